@@ -1,0 +1,3 @@
+from .tagger import RNNTagger
+
+__all__ = ["RNNTagger"]

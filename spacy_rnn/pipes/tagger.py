@@ -1,0 +1,238 @@
+"""The ``rnn_tagger`` component: spaCy's ``Tagger`` with an RNN model, UPOS or
+fine-grained tags, and gradient clipping by the global norm."""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Literal, Optional
+
+import numpy
+from spacy.attrs import POS, TAG
+from spacy.language import Language
+from spacy.pipeline.tagger import Tagger
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
+from thinc.types import Floats2d
+
+from ..training import clip_gradients
+
+DEFAULT_RNN_TAGGER_MODEL = """
+[model]
+@architectures = "spacy_rnn.RNNTagger.v1"
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy_rnn.RNNEncoder.v1"
+cell = "lstm"
+hidden_size = 128
+num_layers = 2
+bidirectional = true
+dropout = 0.2
+proj_size = 0
+bias = true
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 128
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_RNN_TAGGER_MODEL)["model"]
+
+ATTRS = {"pos": POS, "tag": TAG}
+
+
+@registry.scorers("spacy_rnn.tagger_scorer.v1")
+def make_tagger_scorer() -> Callable:
+    return tagger_score
+
+
+def tagger_score(examples: Iterable[Example], *, attr: str = "pos", **kwargs) -> Dict[str, object]:
+    """Token accuracy of ``attr``: ``pos_acc`` or ``tag_acc``. ``attr`` comes from the
+    component's settings (spaCy passes ``cfg`` to the scorer)."""
+    return Scorer.score_token_attr(examples, attr, **kwargs)
+
+
+@Language.factory(
+    "rnn_tagger",
+    assigns=["token.pos", "token.tag"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "attr": "pos",
+        "overwrite": False,
+        "max_grad_norm": 5.0,
+        "label_smoothing": 0.0,
+        "neg_prefix": "!",
+        "scorer": {"@scorers": "spacy_rnn.tagger_scorer.v1"},
+    },
+    # Only the attribute the tagger predicts is scored; set [training.score_weights]
+    # to {pos_acc = 1.0, tag_acc = 0.0} (or the reverse) to report it unscaled.
+    default_score_weights={"pos_acc": 0.5, "tag_acc": 0.5},
+)
+def make_rnn_tagger(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    attr: Literal["pos", "tag"],
+    overwrite: bool,
+    max_grad_norm: float,
+    label_smoothing: float,
+    neg_prefix: str,
+    scorer: Optional[Callable],
+) -> "RNNTagger":
+    """Predict a label per token with an RNN: ``attr = "pos"`` writes ``token.pos_``
+    (UPOS), ``attr = "tag"`` writes ``token.tag_``.
+
+    max_grad_norm: clip the gradients of the component's model to this global L2
+        norm before each update (0 turns it off).
+    """
+    return RNNTagger(
+        nlp.vocab,
+        model,
+        name,
+        attr=attr,
+        overwrite=overwrite,
+        max_grad_norm=max_grad_norm,
+        label_smoothing=label_smoothing,
+        neg_prefix=neg_prefix,
+        scorer=scorer,
+    )
+
+
+class RNNTagger(Tagger):
+    """spaCy's ``Tagger`` (labels, prediction, serialization, rehearsal), extended to
+    predict UPOS as well as fine-grained tags and to clip gradients globally."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "rnn_tagger",
+        *,
+        attr: str = "pos",
+        overwrite: bool = False,
+        max_grad_norm: float = 5.0,
+        label_smoothing: float = 0.0,
+        neg_prefix: str = "!",
+        scorer: Optional[Callable] = tagger_score,
+    ):
+        if attr not in ATTRS:
+            raise ValueError(f"rnn_tagger: attr must be one of {sorted(ATTRS)}, got {attr!r}.")
+        if max_grad_norm < 0:
+            raise ValueError(f"rnn_tagger: max_grad_norm must be >= 0, got {max_grad_norm}.")
+        super().__init__(
+            vocab,
+            model,
+            name,
+            overwrite=overwrite,
+            scorer=scorer,
+            neg_prefix=neg_prefix,
+            label_smoothing=label_smoothing,
+        )
+        self.cfg["attr"] = attr
+        self.cfg["max_grad_norm"] = max_grad_norm
+
+    @property
+    def attr(self) -> str:
+        return self.cfg["attr"]
+
+    def _gold_labels(self, example: Example) -> List[Optional[str]]:
+        """The example's gold labels aligned to its predicted tokens; None = missing."""
+        golds = example.get_aligned(self.attr.upper(), as_string=True)
+        return [label if label != "" else None for label in golds]
+
+    def set_annotations(self, docs: Iterable[Doc], batch_tag_ids) -> None:
+        if isinstance(docs, Doc):
+            docs = [docs]
+        attr_id = ATTRS[self.attr]
+        strings = self.vocab.strings
+        label_ids = numpy.asarray([strings.add(label) for label in self.labels], dtype="uint64")
+        for doc, tag_ids in zip(docs, batch_tag_ids):
+            if not len(doc):
+                continue
+            if hasattr(tag_ids, "get"):
+                tag_ids = tag_ids.get()
+            values = label_ids[numpy.asarray(tag_ids, dtype="int64")]
+            if not self.cfg["overwrite"]:
+                current = doc.to_array([attr_id])
+                values = numpy.where(current == 0, values, current)
+            doc.from_array([attr_id], values.astype("uint64"))
+
+    def update(self, examples, *, drop: float = 0.0, sgd=None, losses=None):
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        validate_examples(examples, "RNNTagger.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd not in (None, False):
+            if self.cfg["max_grad_norm"]:
+                clip_gradients(self.model, self.cfg["max_grad_norm"])
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples, scores):
+        validate_examples(examples, "RNNTagger.get_loss")
+        truths = [self._gold_labels(eg) for eg in examples]
+        known = set(self.labels)
+        neg = self.cfg["neg_prefix"]
+        for eg, golds in zip(examples, truths):
+            for label in golds:
+                if label is not None and label not in known and not (neg and label.startswith(neg)):
+                    raise ValueError(
+                        f"rnn_tagger '{self.name}': the training data has the {self.attr} "
+                        f"label {label!r}, which is not among the labels added at initialize "
+                        f"({len(known)} labels). Initialize on data that contains every label, "
+                        f"or pass the full label set to initialize (e.g. [initialize.components."
+                        f"{self.name}.labels])."
+                    )
+        loss_func = SequenceCategoricalCrossentropy(
+            names=self.labels,
+            normalize=False,
+            neg_prefix=neg,
+            label_smoothing=self.cfg["label_smoothing"],
+        )
+        d_scores, loss = loss_func(scores, truths)
+        if self.model.ops.xp.isnan(loss):
+            raise ValueError(f"rnn_tagger '{self.name}': the loss is NaN (the model diverged).")
+        return float(loss), d_scores
+
+    def initialize(self, get_examples, *, nlp=None, labels=None):
+        validate_get_examples(get_examples, "RNNTagger.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            found = set()
+            for example in get_examples():
+                for token in example.reference:
+                    label = getattr(token, f"{self.attr}_")
+                    if label:
+                        found.add(label)
+            for label in sorted(found):
+                self.add_label(label)
+        if not self.labels:
+            raise ValueError(
+                f"rnn_tagger '{self.name}': no {self.attr} annotation was found in the "
+                f"initialization examples (token.{self.attr}_ is empty everywhere); "
+                f"check the training data or the component's attr setting."
+            )
+        doc_sample = []
+        label_sample = []
+        for example in islice(get_examples(), 10):
+            doc_sample.append(example.x)
+            golds = self._gold_labels(example)
+            label_sample.append(
+                self.model.ops.asarray(
+                    [[1.0 if lab == gold else 0.0 for lab in self.labels] for gold in golds],
+                    dtype="float32",
+                ).reshape((len(golds), len(self.labels)))
+            )
+        self.model.initialize(X=doc_sample, Y=label_sample)

@@ -1,0 +1,51 @@
+"""project.yml stays runnable: the `quick` workflow (convert -> train -> evaluate)
+runs end to end through `spacy project run` on the tiny fixture corpus."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DATA_DIR, FIXTURE_CONLLU, ROOT
+
+
+@pytest.fixture
+def project_dir(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "project.yml", project / "project.yml")
+    shutil.copytree(ROOT / "configs", project / "configs")
+    shutil.copytree(ROOT / "scripts", project / "scripts")
+    return project
+
+
+def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
+    data = tmp_path / "data" / "ud-english-ewt"
+    data.mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        shutil.copy(FIXTURE_CONLLU, data / f"en_ewt-ud-{split}.conllu")
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "quick", str(project_dir),
+           "--vars.data_dir", str(tmp_path / "data"), "--vars.quick_steps", "5"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((project_dir / "metrics" / "tagger-quick.json").read_text())
+    assert 0.0 <= metrics["pos_acc"] <= 1.0
+    assert (project_dir / "training" / "tagger-quick" / "model-best" / "rnn_tagger").is_dir()
+
+
+def test_asset_checksums_match_the_local_corpus():
+    """The checksums in project.yml are those of UD English EWT v2.15 (skipped where
+    the real corpus is not beside the checkout)."""
+    import hashlib
+
+    import srsly
+
+    ewt = DATA_DIR / "ud-english-ewt"
+    if not ewt.is_dir():
+        pytest.skip(f"the real corpus is not at {ewt}")
+    assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
+    assert len(assets) == 3
+    for asset in assets:
+        local = ewt / asset["dest"].rsplit("/", 1)[-1]
+        assert hashlib.md5(local.read_bytes()).hexdigest() == asset["checksum"]
