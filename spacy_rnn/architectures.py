@@ -4,9 +4,10 @@ from typing import List, Literal, Optional
 from spacy.ml.models.tagger import build_tagger_model
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, chain
+from thinc.api import Model, chain, concatenate
 from thinc.types import Floats2d
 
+from .layers.chars import char_rnn_embed
 from .layers.rnn import rnn
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
@@ -50,6 +51,26 @@ def RNNEncoder_v1(
     model.set_ref("embed", embed)
     model.set_ref("encoder", encoder)
     return model
+
+
+@registry.architectures("spacy_rnn.CharRNNEmbed.v1")
+def CharRNNEmbed_v1(
+    nM: int = 32, hidden_size: int = 64, max_chars: int = 20, cell: Cell = "lstm"
+) -> Model[List[Doc], List[Floats2d]]:
+    """Character-level word vectors: a bidirectional RNN over each word's UTF-8 bytes
+    (at most ``max_chars``: the first and last halves of a longer word), with ``nM``-wide
+    byte embeddings. Out: one ``(len(doc), 2 * hidden_size)`` array per doc.
+    """
+    return char_rnn_embed(nM=nM, hidden_size=hidden_size, max_chars=max_chars, cell=cell)
+
+
+@registry.architectures("spacy_rnn.ConcatEmbed.v1")
+def ConcatEmbed_v1(*embeds: Model[List[Doc], List[Floats2d]]) -> Model[List[Doc], List[Floats2d]]:
+    """Several embedding layers side by side: each token's vectors concatenated.
+    In config, list them as ``[...embed.*.words]``, ``[...embed.*.chars]``, ..."""
+    if not embeds:
+        raise ValueError("spacy_rnn.ConcatEmbed.v1 needs at least one embedding layer.")
+    return concatenate(*embeds) if len(embeds) > 1 else embeds[0]
 
 
 @registry.architectures("spacy_rnn.RNNTagger.v1")

@@ -6,7 +6,12 @@ import sys
 import pytest
 
 REGISTERED = {
-    "architectures": ["spacy_rnn.RNNEncoder.v1", "spacy_rnn.RNNTagger.v1"],
+    "architectures": [
+        "spacy_rnn.RNNEncoder.v1",
+        "spacy_rnn.RNNTagger.v1",
+        "spacy_rnn.CharRNNEmbed.v1",
+        "spacy_rnn.ConcatEmbed.v1",
+    ],
     "scorers": ["spacy_rnn.tagger_scorer.v1"],
 }
 

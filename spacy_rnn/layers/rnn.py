@@ -118,17 +118,37 @@ class PackedRNN(torch.nn.Module):
         return self.io_dropout(padded[mask.to(padded.device)])
 
 
-class RNNShim(PyTorchShim):
-    """The ``PyTorchShim`` of the ``rnn`` layer. It differs from thinc's in two ways:
+class AveragingShim(PyTorchShim):
+    """A ``PyTorchShim`` whose ``use_params`` understands thinc's optimizer averages.
 
-    * The torch module is built once the input width is known (at ``initialize`` or
-      ``from_bytes``), so any embedding layer can feed the RNN without the config
-      repeating its width. ``cfg`` holds the ``PackedRNN`` arguments.
-    * ``use_params`` understands thinc's optimizer averages. ``Optimizer.averages``
-      keys a torch parameter as ``(shim.id, name)`` (that is how ``PyTorchShim.finish_update``
-      calls the optimizer), but thinc's ``use_params`` only looks for string keys
-      ``"pytorch_{id}_{name}"``, so with ``use_averages = true`` spaCy would evaluate and
-      save the raw weights instead of the averaged ones.
+    ``Optimizer.averages`` keys a torch parameter as ``(shim.id, name)`` (that is how
+    ``PyTorchShim.finish_update`` calls the optimizer), but thinc's ``use_params`` only
+    looks for string keys ``"pytorch_{id}_{name}"``, so with ``use_averages = true`` spaCy
+    would evaluate and save the raw weights instead of the averaged ones.
+    """
+
+    @contextlib.contextmanager
+    def use_params(self, params):
+        averaged = {
+            name: xp2torch(params[(self.id, name)], device=self.device)
+            for name, _ in self._model.named_parameters()
+            if (self.id, name) in params
+        }
+        if not averaged:
+            yield
+            return
+        backup = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
+        self._model.load_state_dict(averaged, strict=False)
+        try:
+            yield
+        finally:
+            self._model.load_state_dict(backup)
+
+
+class RNNShim(AveragingShim):
+    """The shim of the ``rnn`` layer: the torch module is built once the input width is
+    known (at ``initialize`` or ``from_bytes``), so any embedding layer can feed the RNN
+    without the config repeating its width. ``cfg`` holds the ``PackedRNN`` arguments.
     """
 
     def __init__(self, cfg: dict):
@@ -148,23 +168,6 @@ class RNNShim(PyTorchShim):
             self.cfg = cfg
             self.build(cfg["input_size"])
         return super().from_bytes(bytes_data)
-
-    @contextlib.contextmanager
-    def use_params(self, params):
-        averaged = {
-            name: xp2torch(params[(self.id, name)], device=self.device)
-            for name, _ in self._model.named_parameters()
-            if (self.id, name) in params
-        }
-        if not averaged:
-            yield
-            return
-        backup = {k: v.detach().clone() for k, v in self._model.state_dict().items()}
-        self._model.load_state_dict(averaged, strict=False)
-        try:
-            yield
-        finally:
-            self._model.load_state_dict(backup)
 
 
 def rnn(

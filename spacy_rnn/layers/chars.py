@@ -1,0 +1,106 @@
+"""Character-level word embeddings: a bidirectional RNN over the UTF-8 bytes of each word
+(Plank et al. 2016; Lample et al. 2016), as a thinc layer over docs.
+
+Data flow of ``char_rnn_embed``::
+
+    List[Doc] -> the batch's distinct words (by ORTH) -> their bytes, at most
+      max_chars (the first and last max_chars/2 of a longer word)
+      -> torch: byte embeddings (nM) -> packed bidirectional RNN -> final states
+      -> one (n_words, 2 * hidden_size) tensor -> rows gathered per token
+    -> List[Floats2d]  (one (len(doc), 2 * hidden_size) array per doc)
+
+Each distinct word is encoded once per batch; the gradient of a repeated word is the sum
+over its tokens (torch's indexing does that).
+"""
+from typing import Callable, Dict, List, Tuple
+
+import numpy
+import torch
+from spacy.tokens import Doc
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from thinc.types import Floats2d
+
+from .rnn import AveragingShim, PackedRNN
+
+N_BYTES = 256
+
+
+class CharRNN(torch.nn.Module):
+    """Byte embeddings + packed RNN; a word's vector is the forward RNN's last state and,
+    when bidirectional, the backward RNN's first state."""
+
+    def __init__(self, nM: int, hidden_size: int, cell: str = "lstm", bidirectional: bool = True):
+        super().__init__()
+        self.embed = torch.nn.Embedding(N_BYTES, nM)
+        self.rnn = PackedRNN(cell, nM, hidden_size, bidirectional=bidirectional)
+        self.hidden_size = hidden_size
+        self.bidirectional = bidirectional
+
+    def forward(self, chars: torch.Tensor, lengths: List[int], index: torch.Tensor) -> torch.Tensor:
+        states = self.rnn(self.embed(chars), lengths)  # (sum(lengths), H or 2H)
+        ends = torch.as_tensor(numpy.cumsum(lengths), device=states.device)
+        words = states[ends - 1, : self.hidden_size]
+        if self.bidirectional:
+            starts = ends - torch.as_tensor(lengths, device=states.device)
+            words = torch.cat([words, states[starts, self.hidden_size :]], dim=1)
+        return words[index]
+
+
+def char_rnn_embed(
+    nM: int = 32,
+    hidden_size: int = 64,
+    max_chars: int = 20,
+    cell: str = "lstm",
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token vectors of width ``2 * hidden_size`` from a bidirectional RNN over the
+    word's bytes. ``attrs["dropout_rate"]`` (spaCy's ``[training] dropout``) is applied to
+    the byte embeddings and the RNN's outputs while training."""
+    if max_chars < 2:
+        raise ValueError(f"char_rnn_embed: max_chars must be >= 2, got {max_chars}.")
+    return Model(
+        "char-rnn-embed",
+        forward,
+        shims=[AveragingShim(CharRNN(nM, hidden_size, cell))],
+        dims={"nO": 2 * hidden_size},
+        attrs={"dropout_rate": 0.0, "max_chars": max_chars, "byte_cache": {}},
+    )
+
+
+def _word_bytes(model: Model, doc_vocab, orth: int) -> numpy.ndarray:
+    cache: Dict[int, numpy.ndarray] = model.attrs["byte_cache"]
+    chars = cache.get(orth)
+    if chars is None:
+        data = doc_vocab.strings[orth].encode("utf8") or b" "
+        n = model.attrs["max_chars"]
+        if len(data) > n:
+            data = data[: n // 2] + data[-(n - n // 2) :]
+        chars = cache[orth] = numpy.frombuffer(data, dtype="uint8").astype("int64")
+    return chars
+
+
+def forward(model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    ops = model.ops
+    shim = model.shims[0]
+    lengths = [len(doc) for doc in docs]
+    nO = model.get_dim("nO")
+    if sum(lengths) == 0:
+        return [ops.alloc2f(0, nO) for _ in docs], lambda dYs: []
+    orths = numpy.concatenate([doc.to_array("ORTH") for doc in docs if len(doc)])
+    uniq, index = numpy.unique(orths, return_inverse=True)
+    vocab = docs[0].vocab
+    words = [_word_bytes(model, vocab, int(orth)) for orth in uniq]
+    device = shim.device
+    chars = torch.from_numpy(numpy.concatenate(words)).to(device)
+    index_t = torch.from_numpy(index.reshape(-1).astype("int64")).to(device)
+    rnn = shim._model.rnn
+    rnn.io_dropout.p = float(model.attrs["dropout_rate"]) if is_train else 0.0
+    args = ArgsKwargs(args=(chars, [len(w) for w in words], index_t), kwargs={})
+    Yt, torch_backprop = shim(args, is_train)
+    Ys = ops.unflatten(torch2xp(Yt, ops=ops), lengths)
+
+    def backprop(dYs: List[Floats2d]) -> List:
+        dYt = xp2torch(ops.flatten(dYs), device=device)
+        torch_backprop(ArgsKwargs(args=(Yt,), kwargs={"grad_tensors": dYt}))
+        return []
+
+    return Ys, backprop
