@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 import spacy
 from spacy.training.converters import conllu_to_docs
 from spacy.tokens import Doc
@@ -12,6 +13,8 @@ ROOT = TESTS.parent
 FIXTURE_CONLLU = TESTS / "data" / "tiny.conllu"
 # the real corpora: ../shared/data beside the checkout, or SPACY_RNN_DATA
 DATA_DIR = Path(os.environ.get("SPACY_RNN_DATA", ROOT.parent / "shared" / "data"))
+
+torch.set_num_threads(1)  # tiny models: more threads only add overhead
 
 
 def pytest_addoption(parser):
