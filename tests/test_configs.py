@@ -1,0 +1,30 @@
+"""Every shipped config passes `spacy debug config` and builds its pipeline."""
+import subprocess
+import sys
+
+import pytest
+from spacy.tokens import DocBin
+
+from conftest import ROOT
+
+CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").rglob("*.cfg"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, tiny_docs):
+    path = tmp_path_factory.mktemp("corpus") / "tiny.spacy"
+    DocBin(docs=tiny_docs).to_disk(path)
+    return path
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_config_is_valid(config, corpus):
+    cmd = [sys.executable, "-m", "spacy", "debug", "config", str(ROOT / config),
+           "--paths.train", str(corpus), "--paths.dev", str(corpus)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Config is valid" in result.stdout
+
+
+def test_configs_were_found():
+    assert "configs/tagger.cfg" in CONFIGS and len(CONFIGS) >= 4
