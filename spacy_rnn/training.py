@@ -21,7 +21,7 @@ def clip_gradients(model: Model, max_norm: float) -> float:
         p.grad
         for node in model.walk()
         for shim in node.shims
-        for p in getattr(shim, "_model").parameters()
+        for p in shim._model.parameters()
         if p.grad is not None
     ]
     sq = sum(float((g * g).sum()) for g in thinc_grads)

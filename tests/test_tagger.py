@@ -219,3 +219,30 @@ def test_spacy_package_round_trip(trained_nlp, tmp_path):
     result = run(sys.executable, "-c", code, env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [t.pos_ for t in trained_nlp(text)]
+
+
+@pytest.mark.parametrize("via_nlp", [True, False])
+def test_updates_are_clipped_to_max_grad_norm(tiny_examples, via_nlp):
+    """With plain SGD at learning rate 1, an update moves the weights by exactly the
+    (clipped) gradient, so the step's global norm shows whether clipping happened."""
+    from thinc.api import SGD
+
+    max_norm = 1e-3
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL, "max_grad_norm": max_norm})
+    nlp.initialize(lambda: tiny_examples)
+    tagger = nlp.get_pipe("rnn_tagger")
+
+    def weights():
+        out = [node.get_param(n).copy() for node in tagger.model.walk() for n in node.param_names if node.has_param(n)]
+        out += [p.detach().numpy().copy() for node in tagger.model.walk() for s in node.shims for p in s._model.parameters()]
+        return out
+
+    before = weights()
+    sgd = SGD(1.0, L2=0.0, grad_clip=0.0)
+    if via_nlp:
+        nlp.update(tiny_examples, sgd=sgd)  # spaCy's training loop: update(sgd=None), then finish_update
+    else:
+        tagger.update(tiny_examples, sgd=sgd)
+    step = numpy.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(weights(), before)))
+    assert step == pytest.approx(max_norm, rel=1e-2)

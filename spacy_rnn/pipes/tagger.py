@@ -172,11 +172,16 @@ class RNNTagger(Tagger):
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)
         if sgd not in (None, False):
-            if self.cfg["max_grad_norm"]:
-                clip_gradients(self.model, self.cfg["max_grad_norm"])
             self.finish_update(sgd)
         losses[self.name] += loss
         return losses
+
+    def finish_update(self, sgd) -> None:
+        """Clip the accumulated gradients to ``max_grad_norm`` (global L2 norm), then
+        update. ``nlp.update`` calls this after every component's ``update``."""
+        if self.cfg["max_grad_norm"]:
+            clip_gradients(self.model, self.cfg["max_grad_norm"])
+        super().finish_update(sgd)
 
     def get_loss(self, examples, scores):
         validate_examples(examples, "RNNTagger.get_loss")
