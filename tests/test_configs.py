@@ -28,3 +28,13 @@ def test_config_is_valid(config, corpus):
 
 def test_configs_were_found():
     assert "configs/tagger.cfg" in CONFIGS and len(CONFIGS) >= 4
+
+
+def test_factory_default_model_is_the_benchmarked_one():
+    """`nlp.add_pipe("rnn_tagger")` builds the model of configs/tagger.cfg."""
+    from thinc.api import Config
+
+    from spacy_rnn.pipes.tagger import DEFAULT_MODEL
+
+    cfg = Config().from_disk(ROOT / "configs" / "tagger.cfg", interpolate=False)
+    assert cfg["components"]["rnn_tagger"]["model"] == DEFAULT_MODEL

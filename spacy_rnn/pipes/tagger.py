@@ -17,6 +17,7 @@ from thinc.types import Floats2d
 
 from ..training import clip_gradients
 
+# the model of configs/tagger.cfg (settings chosen on EWT dev)
 DEFAULT_RNN_TAGGER_MODEL = """
 [model]
 @architectures = "spacy_rnn.RNNTagger.v1"
@@ -28,7 +29,7 @@ cell = "lstm"
 hidden_size = 128
 num_layers = 2
 bidirectional = true
-dropout = 0.2
+dropout = 0.25
 proj_size = 0
 bias = true
 
@@ -36,7 +37,7 @@ bias = true
 @architectures = "spacy.MultiHashEmbed.v2"
 width = 128
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 2500, 2500]
+rows = [20000, 2000, 5000, 2000]
 include_static_vectors = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_RNN_TAGGER_MODEL)["model"]
