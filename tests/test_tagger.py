@@ -246,3 +246,25 @@ def test_updates_are_clipped_to_max_grad_norm(tiny_examples, via_nlp):
         tagger.update(tiny_examples, sgd=sgd)
     step = numpy.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(weights(), before)))
     assert step == pytest.approx(max_norm, rel=1e-2)
+
+
+@pytest.mark.parametrize("factory", ["morphologizer", "ner"])
+def test_encoder_is_a_tok2vec_for_spacy_components(tiny_docs, factory):
+    """spaCy's own components train and predict with RNNEncoder.v1 as their tok2vec."""
+    nlp = spacy.blank("en")
+    defaults = nlp.get_factory_meta(factory).default_config["model"]
+    model = {**defaults, "tok2vec": SMALL_MODEL["tok2vec"]}
+    nlp.add_pipe(factory, config={"model": model})
+    references = []
+    for d in tiny_docs[:6]:
+        ref = Doc(nlp.vocab, words=[t.text for t in d], pos=[t.pos_ for t in d],
+                  morphs=["Number=Sing" if t.pos_ == "NOUN" else "_" for t in d],
+                  ents=["B-ORG" if t.pos_ == "PROPN" else "O" for t in d])
+        references.append(ref)
+    examples = [Example(Doc(nlp.vocab, words=[t.text for t in r]), r) for r in references]
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    losses = [nlp.update(examples, sgd=optimizer)[factory] for _ in range(30)]
+    assert all(numpy.isfinite(losses)) and sum(losses[-5:]) < sum(losses[:5])
+    docs = list(nlp.pipe(["Google bought a company .", ""]))
+    assert len(docs[0]) == 5 and len(docs[1]) == 0
