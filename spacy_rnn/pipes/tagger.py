@@ -12,7 +12,7 @@ from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
+from thinc.api import Config, Model, SequenceCategoricalCrossentropy
 from thinc.types import Floats2d
 
 from ..training import clip_gradients
@@ -160,22 +160,6 @@ class RNNTagger(Tagger):
                 current = doc.to_array([attr_id])
                 values = numpy.where(current == 0, values, current)
             doc.from_array([attr_id], values.astype("uint64"))
-
-    def update(self, examples, *, drop: float = 0.0, sgd=None, losses=None):
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        validate_examples(examples, "RNNTagger.update")
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd not in (None, False):
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        return losses
 
     def finish_update(self, sgd) -> None:
         """Clip the accumulated gradients to ``max_grad_norm`` (global L2 norm), then
