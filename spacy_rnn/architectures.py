@@ -1,13 +1,20 @@
 """The registered ``spacy_rnn.*`` architectures: config values in, thinc Model out."""
-from typing import List, Literal, Optional
+from functools import partial
+from typing import List, Literal, Optional, Union
 
 from spacy.ml.models.tagger import build_tagger_model
+from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, chain, concatenate
+from thinc.api import Linear, Logistic, Model, Relu, Softmax, chain, concatenate, resizable
+from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from .layers.chars import char_rnn_embed
+from .layers.dropout import fixed_dropout
+from .layers.dropout import word_dropout as word_dropout_layer
+from .layers.pooling import pool_mean
+from .layers.pooling import pooling as pooling_layer
 from .layers.rnn import rnn
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
@@ -23,6 +30,7 @@ def RNNEncoder_v1(
     dropout: float = 0.0,
     proj_size: int = 0,
     bias: bool = True,
+    window: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """A tok2vec layer: ``embed`` then a PyTorch RNN over each doc's tokens.
 
@@ -34,6 +42,9 @@ def RNNEncoder_v1(
     cell, hidden_size, num_layers, bidirectional, proj_size, bias: as in torch's
         ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (``rnn_tanh``, ``rnn_relu``);
         ``proj_size`` is for LSTMs only.
+    window: if > 0, docs longer than this are read in consecutive windows of
+        ``window`` tokens, each from a fresh state (bounds the recurrence on long docs);
+        0 reads every doc whole.
     dropout: torch's dropout between stacked layers. spaCy's ``[training] dropout``
         is applied to the RNN's inputs and outputs while training.
     """
@@ -45,6 +56,7 @@ def RNNEncoder_v1(
         dropout=dropout,
         proj_size=proj_size,
         bias=bias,
+        window=window,
     )
     model = chain(embed, encoder)
     model.name = f"rnn-encoder({cell})"
@@ -82,3 +94,145 @@ def RNNTagger_v1(
     of probabilities per doc. ``nO`` is inferred from the labels at initialize.
     """
     return build_tagger_model(tok2vec, nO, normalize=True)
+
+
+def _width(tok2vec: Model, arch: str) -> int:
+    """The output width of ``tok2vec``: its nO, else that of the last sublayer that has
+    one (e.g. the Maxout near the end of ``spacy.MultiHashEmbed.v2``)."""
+
+    def find(node: Model) -> Optional[int]:
+        if node.has_dim("nO"):
+            return node.get_dim("nO")
+        if node.has_ref("listener") and node.get_ref("listener").has_dim("nO"):
+            return node.get_ref("listener").get_dim("nO")
+        for layer in reversed(node.layers):
+            width = find(layer)
+            if width:
+                return width
+        return None
+
+    width = find(tok2vec)
+    if width:
+        return width
+    raise ValueError(
+        f"{arch}: the width of the token vectors is unknown; use an embedding/encoder "
+        "whose output width is set in its config (e.g. spacy.MultiHashEmbed.v2, "
+        "spacy_rnn.RNNEncoder.v1, spacy.Tok2VecListener.v1 with width)."
+    )
+
+
+def _classifier(
+    features: Model[List[Doc], Floats2d],
+    nI: int,
+    *,
+    exclusive_classes: bool,
+    depth: int,
+    hidden_width: int,
+    dropout: float,
+    nO: Optional[int],
+) -> Model[List[Doc], Floats2d]:
+    """``features`` (one ``nI``-wide vector per doc) -> ``depth`` ReLU layers of
+    ``hidden_width``, each followed by dropout at ``dropout`` -> softmax (exclusive
+    classes) or sigmoid per label. Out: ``(n_docs, n_labels)`` probabilities. The output
+    layer grows when labels are added, as in spaCy's textcat models."""
+    if depth < 0 or (depth and hidden_width < 1):
+        raise ValueError(
+            f"The classifier head needs depth >= 0 and hidden_width >= 1, got depth={depth}, "
+            f"hidden_width={hidden_width}."
+        )
+    layers = [features]
+    for _ in range(depth):
+        layers.append(Relu(nO=hidden_width, nI=nI))
+        if dropout:
+            layers.append(fixed_dropout(dropout))
+        nI = hidden_width
+    fill_defaults = {"b": NEG_VALUE if exclusive_classes else 0, "W": 0}
+    output_layer = Softmax(nO=nO, nI=nI) if exclusive_classes else Linear(nO=nO, nI=nI)
+    resizable_layer = resizable(
+        output_layer, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
+    )
+    layers.append(resizable_layer)
+    if not exclusive_classes:
+        layers.append(Logistic())
+    model = chain(*layers)
+    model.set_ref("output_layer", output_layer)
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
+    model.attrs["multi_label"] = not exclusive_classes
+    if nO is not None:
+        model.set_dim("nO", nO)
+    return model
+
+
+@registry.architectures("spacy_rnn.RNNTextCat.v1")
+def RNNTextCat_v1(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    exclusive_classes: bool = True,
+    pooling: Union[str, List[str]] = ("last", "max", "mean"),
+    hidden_width: int = 128,
+    dropout: float = 0.0,
+    bidirectional: Optional[bool] = None,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """An RNN acceptor: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) -> pooling
+    -> one ReLU layer of ``hidden_width`` (0: none) with dropout ``dropout`` -> softmax
+    (``exclusive_classes``) or a sigmoid per label. Out: ``(n_docs, n_labels)``.
+
+    pooling: ``"last"``, ``"mean"``, ``"max"``, ``"attention"`` or a list of them,
+        concatenated (default ``["last", "max", "mean"]``, ULMFiT's concat pooling).
+    bidirectional: whether the token vectors are ``[forward; backward]`` halves, for
+        ``"last"``; read from an ``RNNEncoder`` when null.
+    """
+    width = _width(tok2vec, "spacy_rnn.RNNTextCat.v1")
+    names = [pooling] if isinstance(pooling, str) else list(pooling)
+    if bidirectional is None:
+        if tok2vec.has_ref("encoder") and tok2vec.get_ref("encoder").shims:
+            bidirectional = bool(tok2vec.get_ref("encoder").shims[0].cfg["bidirectional"])
+        elif "last" in names:
+            raise ValueError(
+                "spacy_rnn.RNNTextCat.v1: pooling 'last' needs to know whether the token "
+                "vectors come from a bidirectional RNN; set bidirectional = true/false."
+            )
+    pool = pooling_layer(names, width, bidirectional=bool(bidirectional))
+    model = _classifier(
+        chain(tok2vec, pool),
+        width * len(names),
+        exclusive_classes=exclusive_classes,
+        depth=1 if hidden_width else 0,
+        hidden_width=hidden_width,
+        dropout=dropout,
+        nO=nO,
+    )
+    model.name = f"rnn-textcat({'+'.join(names)})"
+    model.set_ref("tok2vec", tok2vec)
+    return model
+
+
+@registry.architectures("spacy_rnn.DAN.v1")
+def DAN_v1(
+    embed: Model[List[Doc], List[Floats2d]],
+    exclusive_classes: bool = True,
+    depth: int = 2,
+    hidden_width: int = 256,
+    dropout: float = 0.0,
+    word_dropout: float = 0.3,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Deep averaging network (Iyyer et al. 2015): the mean of the token embeddings
+    (``embed``, e.g. ``spacy.MultiHashEmbed.v2``) over the tokens kept by word dropout
+    (each token dropped with probability ``word_dropout`` while training) -> ``depth``
+    ReLU layers of ``hidden_width`` with dropout ``dropout`` -> softmax or sigmoid.
+    Out: ``(n_docs, n_labels)``.
+    """
+    width = _width(embed, "spacy_rnn.DAN.v1")
+    model = _classifier(
+        chain(embed, word_dropout_layer(word_dropout), pool_mean()),
+        width,
+        exclusive_classes=exclusive_classes,
+        depth=depth,
+        hidden_width=hidden_width,
+        dropout=dropout,
+        nO=nO,
+    )
+    model.name = "dan"
+    model.set_ref("tok2vec", embed)
+    return model

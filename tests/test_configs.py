@@ -38,3 +38,13 @@ def test_factory_default_model_is_the_benchmarked_one():
 
     cfg = Config().from_disk(ROOT / "configs" / "tagger.cfg", interpolate=False)
     assert cfg["components"]["rnn_tagger"]["model"] == DEFAULT_MODEL
+
+
+def test_textcat_factory_default_model_is_the_benchmarked_one():
+    """`nlp.add_pipe("rnn_textcat")` builds the model of configs/textcat.cfg."""
+    from thinc.api import Config
+
+    from spacy_rnn.pipes.textcat import DEFAULT_MODEL
+
+    cfg = Config().from_disk(ROOT / "configs" / "textcat.cfg", interpolate=False)
+    assert cfg["components"]["rnn_textcat"]["model"] == DEFAULT_MODEL

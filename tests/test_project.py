@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import DATA_DIR, FIXTURE_CONLLU, ROOT
+from conftest import DATA_DIR, FIXTURE_CONLLU, ROOT, TESTS
 
 
 @pytest.fixture
@@ -25,6 +25,8 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
     data.mkdir(parents=True)
     for split in ("train", "dev", "test"):
         shutil.copy(FIXTURE_CONLLU, data / f"en_ewt-ud-{split}.conllu")
+    for task in ("emotion", "offensive"):
+        shutil.copytree(TESTS / "data" / "tweeteval_tiny", tmp_path / "data" / "tweeteval" / task)
     cmd = [sys.executable, "-m", "spacy", "project", "run", "quick", str(project_dir),
            "--vars.data_dir", str(tmp_path / "data"), "--vars.quick_steps", "5"]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
@@ -32,20 +34,24 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
     metrics = json.loads((project_dir / "metrics" / "tagger-quick.json").read_text())
     assert 0.0 <= metrics["pos_acc"] <= 1.0
     assert (project_dir / "training" / "tagger-quick" / "model-best" / "rnn_tagger").is_dir()
+    metrics = json.loads((project_dir / "metrics" / "textcat-quick.json").read_text())
+    assert 0.0 <= metrics["cats_macro_f"] <= 1.0
+    assert (project_dir / "training" / "textcat-quick" / "model-best" / "rnn_textcat").is_dir()
 
 
-def test_asset_checksums_match_the_local_corpus():
-    """The checksums in project.yml are those of UD English EWT v2.15 (skipped where
-    the real corpus is not beside the checkout)."""
+def test_asset_checksums_match_the_local_corpora():
+    """The checksums in project.yml are those of the copies in ../shared/data (UD
+    English EWT v2.15, TweetEval); skipped where the data is not beside the checkout."""
     import hashlib
 
     import srsly
 
-    ewt = DATA_DIR / "ud-english-ewt"
-    if not ewt.is_dir():
-        pytest.skip(f"the real corpus is not at {ewt}")
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"the real corpora are not at {DATA_DIR}")
     assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
-    assert len(assets) == 3
+    assert len(assets) == 3 + 2 * 7
+    prefix = "${vars.data_dir}/"
     for asset in assets:
-        local = ewt / asset["dest"].rsplit("/", 1)[-1]
-        assert hashlib.md5(local.read_bytes()).hexdigest() == asset["checksum"]
+        assert asset["dest"].startswith(prefix)
+        local = DATA_DIR / asset["dest"][len(prefix):]
+        assert hashlib.md5(local.read_bytes()).hexdigest() == asset["checksum"], local

@@ -11,6 +11,8 @@ REGISTERED = {
         "spacy_rnn.RNNTagger.v1",
         "spacy_rnn.CharRNNEmbed.v1",
         "spacy_rnn.ConcatEmbed.v1",
+        "spacy_rnn.RNNTextCat.v1",
+        "spacy_rnn.DAN.v1",
     ],
     "scorers": ["spacy_rnn.tagger_scorer.v1"],
 }
@@ -22,10 +24,12 @@ from spacy.util import registry
 assert "spacy_rnn" not in sys.modules
 nlp = spacy.blank("en")
 nlp.add_pipe("rnn_tagger")
+nlp.add_pipe("rnn_textcat")
+nlp.add_pipe("rnn_textcat_multilabel")
 for kind, names in {registered!r}.items():
     for name in names:
         getattr(registry, kind).get(name)
-print("ok", type(nlp.get_pipe("rnn_tagger")).__name__)
+print("ok", *(type(pipe).__name__ for _, pipe in nlp.pipeline))
 """
 
 
@@ -33,7 +37,7 @@ def test_factories_and_architectures_resolve_without_import():
     code = SCRIPT.format(registered=REGISTERED)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok RNNTagger"
+    assert result.stdout.strip() == "ok RNNTagger RNNTextCategorizer RNNMultiLabelTextCategorizer"
 
 
 @pytest.mark.parametrize("kind,name", [(k, n) for k, ns in REGISTERED.items() for n in ns])

@@ -180,6 +180,7 @@ def rnn(
     dropout: float = 0.0,
     proj_size: int = 0,
     bias: bool = True,
+    window: int = 0,
 ) -> Model[List[Floats2d], List[Floats2d]]:
     """A PyTorch RNN as a thinc layer over lists of per-doc arrays.
 
@@ -187,11 +188,18 @@ def rnn(
     ``nO = (proj_size or hidden_size) * (2 if bidirectional else 1)``. Docs may be empty.
     ``nI`` is inferred from the data at ``initialize`` when not given.
 
+    ``window > 0`` bounds the recurrence: a doc longer than ``window`` tokens is read as
+    consecutive windows of ``window`` tokens, each from a fresh state, all in one packed
+    batch (so long docs run in parallel and backpropagation never spans more than
+    ``window`` steps). ``window = 0`` reads every doc whole.
+
     ``attrs["dropout_rate"]`` (set by spaCy's ``set_dropout_rate`` from ``[training]
     dropout``) is applied to the RNN's inputs and outputs while training; ``dropout``
     is torch's dropout between stacked layers.
     """
     validate_rnn_options(cell, nI, hidden_size, num_layers, dropout, proj_size)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+        raise ValueError(f"RNN option window must be an integer >= 0, got {window!r}.")
     cfg = dict(
         cell=cell,
         hidden_size=hidden_size,
@@ -210,7 +218,7 @@ def rnn(
         init=init,
         shims=[shim],
         dims={"nI": nI, "nO": rnn_output_width(hidden_size, bidirectional, proj_size)},
-        attrs={"dropout_rate": 0.0, "cell": cell},
+        attrs={"dropout_rate": 0.0, "cell": cell, "window": window},
     )
 
 
@@ -244,7 +252,8 @@ def forward(
         return [ops.alloc2f(0, nO) for _ in Xs], lambda dYs: [ops.alloc2f(*X.shape) for X in Xs]
     shim._model.io_dropout.p = float(model.attrs["dropout_rate"]) if is_train else 0.0
     Xt = xp2torch(ops.flatten(Xs), requires_grad=is_train, device=shim.device)
-    Yt, torch_backprop = shim(ArgsKwargs(args=(Xt, [n for n in lengths if n]), kwargs={}), is_train)
+    seq_lengths = _windows(lengths, model.attrs["window"])
+    Yt, torch_backprop = shim(ArgsKwargs(args=(Xt, seq_lengths), kwargs={}), is_train)
     Ys = ops.unflatten(torch2xp(Yt, ops=ops), lengths)
 
     def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
@@ -253,3 +262,17 @@ def forward(
         return ops.unflatten(torch2xp(dXt.args[0], ops=ops), lengths)
 
     return Ys, backprop
+
+
+def _windows(lengths: Sequence[int], window: int) -> List[int]:
+    """The lengths of the sequences the RNN reads: each non-empty doc whole, or cut
+    into consecutive pieces of at most ``window`` tokens (rows stay in order)."""
+    if not window:
+        return [n for n in lengths if n]
+    pieces = []
+    for n in lengths:
+        full, rest = divmod(n, window)
+        pieces.extend([window] * full)
+        if rest:
+            pieces.append(rest)
+    return pieces

@@ -1,0 +1,41 @@
+"""Run a command and record its wall time and peak memory:
+
+    python scripts/timed.py OUT.json [--threads N] -- COMMAND ...
+
+Writes ``{"seconds": ..., "peak_rss_mb": ..., "threads": ..., "command": ...}`` to
+OUT.json after the command succeeds (its exit status is passed on). ``--threads``
+sets OMP_NUM_THREADS (torch's and numpy's thread count) for the command.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv):
+    if "--" not in argv or len(argv) < 3:
+        sys.exit(__doc__)
+    split = argv.index("--")
+    opts, command = argv[:split], argv[split + 1:]
+    out = Path(opts[0])
+    threads = opts[opts.index("--threads") + 1] if "--threads" in opts else None
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    start = time.perf_counter()
+    status = subprocess.call(command, env=env)
+    seconds = time.perf_counter() - start
+    if status == 0:
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
+                  "threads": threads, "command": " ".join(command)}
+        out.write_text(json.dumps(record, indent=2) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

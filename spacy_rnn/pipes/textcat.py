@@ -1,0 +1,273 @@
+"""The ``rnn_textcat`` and ``rnn_textcat_multilabel`` components: spaCy's ``textcat`` and
+``textcat_multilabel`` (labels, loss, scoring, serialization) with RNN models as defaults,
+gradient clipping by the global norm, and stricter checks of the training data."""
+from typing import Callable, Iterable, Optional
+
+from spacy.language import Language
+from spacy.pipeline.textcat import TextCategorizer
+from spacy.pipeline.textcat_multilabel import MultiLabel_TextCategorizer
+from spacy.tokens import Doc
+from spacy.training import Example
+from thinc.api import Config, Model
+from thinc.types import Floats2d
+
+from ..training import clip_gradients
+
+# the model of configs/textcat.cfg (settings chosen on TweetEval val)
+DEFAULT_RNN_TEXTCAT_MODEL = """
+[model]
+@architectures = "spacy_rnn.RNNTextCat.v1"
+exclusive_classes = true
+pooling = ["last", "max", "mean"]
+hidden_width = 128
+dropout = 0.2
+bidirectional = null
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy_rnn.RNNEncoder.v1"
+cell = "lstm"
+hidden_size = 128
+num_layers = 1
+bidirectional = true
+dropout = 0.0
+proj_size = 0
+bias = true
+window = 256
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 128
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [20000, 2000, 5000, 2000]
+include_static_vectors = false
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_RNN_TEXTCAT_MODEL)["model"]
+DEFAULT_MULTILABEL_MODEL = Config().from_str(
+    DEFAULT_RNN_TEXTCAT_MODEL.replace("exclusive_classes = true", "exclusive_classes = false")
+)["model"]
+
+# as spaCy's textcat: cats_score is the model-selection score, the rest are reported
+SCORE_WEIGHTS = {
+    "cats_score": 1.0,
+    "cats_score_desc": None,
+    "cats_micro_p": None,
+    "cats_micro_r": None,
+    "cats_micro_f": None,
+    "cats_macro_p": None,
+    "cats_macro_r": None,
+    "cats_macro_f": None,
+    "cats_macro_auc": None,
+    "cats_f_per_type": None,
+}
+
+
+class _RNNTextCatMixin:
+    """What both components add to spaCy's: global-norm clipping, an error for labels
+    the component does not know, and batch-independent scores for empty docs."""
+
+    factory_name = "rnn_textcat"
+
+    def _check_model(self, model: Model, multi_label: bool) -> None:
+        declared = model.attrs.get("multi_label")
+        if declared is not None and declared != multi_label:
+            want = "false" if multi_label else "true"
+            other = "rnn_textcat" if multi_label else "rnn_textcat_multilabel"
+            raise ValueError(
+                f"{self.factory_name} '{self.name}': the model has exclusive_classes = "
+                f"{str(not declared).lower()}; set it to {want}, or use {other}."
+            )
+
+    def predict(self, docs: Iterable[Doc]) -> Floats2d:
+        """Scores ``(n_docs, n_labels)``. Unlike spaCy's textcat, a batch of empty docs
+        also runs the model, so an empty doc scores the same in any batch."""
+        docs = list(docs)
+        if not docs:
+            return self.model.ops.alloc2f(0, len(self.labels))
+        return self.model.ops.asarray(self.model.predict(docs))
+
+    def _validate_categories(self, examples: Iterable[Example]) -> None:
+        known = set(self.labels)
+        for eg in examples:
+            if known:
+                unknown = [label for label in eg.reference.cats if label not in known]
+                if unknown:
+                    raise ValueError(
+                        f"{self.factory_name} '{self.name}': the training data has the label "
+                        f"{unknown[0]!r}, which is not among the labels added at initialize "
+                        f"{sorted(known)}. Initialize on data that has every label, or list "
+                        f"them all in [initialize.components.{self.name}.labels]."
+                    )
+            super()._validate_categories([eg])
+
+    def finish_update(self, sgd) -> None:
+        """Clip the gradients to ``max_grad_norm`` (global L2 norm), then update."""
+        if self.cfg["max_grad_norm"]:
+            clip_gradients(self.model, self.cfg["max_grad_norm"])
+        super().finish_update(sgd)
+
+
+def _check_max_grad_norm(name: str, value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{name}: max_grad_norm must be >= 0, got {value}.")
+
+
+class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
+    """spaCy's ``TextCategorizer`` (mutually exclusive classes, softmax). A training doc
+    without any cats is left out of the loss (spaCy's textcat would train it towards
+    all zeros). ``class_weights = "balanced"`` weights each doc's loss by
+    ``n_docs / (n_labels * n_docs_with_its_label)``, counted at initialize, which
+    favours macro-averaged F1 on imbalanced data."""
+
+    factory_name = "rnn_textcat"
+
+    def __init__(
+        self,
+        vocab,
+        model: Model,
+        name: str = "rnn_textcat",
+        *,
+        threshold: float = 0.0,
+        max_grad_norm: float = 5.0,
+        class_weights: Optional[str] = None,
+        scorer: Optional[Callable] = None,
+    ):
+        _check_max_grad_norm(self.factory_name, max_grad_norm)
+        if class_weights not in (None, "balanced"):
+            raise ValueError(
+                f"{self.factory_name}: class_weights must be null or \"balanced\", got {class_weights!r}."
+            )
+        kwargs = {} if scorer is None else {"scorer": scorer}
+        super().__init__(vocab, model, name, threshold=threshold, **kwargs)
+        self._check_model(model, multi_label=False)
+        self.cfg["max_grad_norm"] = max_grad_norm
+        self.cfg["class_weights"] = class_weights
+        self.cfg["label_weights"] = {}
+
+    def initialize(self, get_examples, *, nlp=None, labels=None, positive_label=None) -> None:
+        super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
+        self.cfg["label_weights"] = {}
+        if self.cfg["class_weights"] == "balanced":
+            counts = {label: 0 for label in self.labels}
+            for eg in get_examples():
+                for label, value in eg.reference.cats.items():
+                    if value == 1.0 and label in counts:
+                        counts[label] += 1
+            total = sum(counts.values())
+            self.cfg["label_weights"] = {
+                label: total / (len(counts) * n) if n else 1.0 for label, n in counts.items()
+            }
+
+    def get_loss(self, examples, scores):
+        examples = list(examples)
+        loss, d_scores = super().get_loss(examples, scores)
+        weights = self.cfg.get("label_weights")
+        if weights:
+            row_weights = [
+                weights.get(max(eg.reference.cats, key=eg.reference.cats.get), 1.0)
+                if eg.reference.cats else 0.0
+                for eg in examples
+            ]
+            d_scores = d_scores * self.model.ops.asarray2f([row_weights]).T
+        return loss, d_scores
+
+    def _examples_to_truth(self, examples):
+        examples = list(examples)
+        truths, not_missing = super()._examples_to_truth(examples)
+        for i, eg in enumerate(examples):
+            if not eg.reference.cats:
+                not_missing[i] = 0.0
+        return truths, not_missing
+
+
+class RNNMultiLabelTextCategorizer(_RNNTextCatMixin, MultiLabel_TextCategorizer):
+    """spaCy's ``MultiLabel_TextCategorizer`` (independent labels, a sigmoid each;
+    labels absent from a doc's cats are missing values, left out of the loss)."""
+
+    factory_name = "rnn_textcat_multilabel"
+
+    def __init__(
+        self,
+        vocab,
+        model: Model,
+        name: str = "rnn_textcat_multilabel",
+        *,
+        threshold: float = 0.5,
+        max_grad_norm: float = 5.0,
+        scorer: Optional[Callable] = None,
+    ):
+        _check_max_grad_norm(self.factory_name, max_grad_norm)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"{self.factory_name}: threshold must be in [0, 1], got {threshold}.")
+        kwargs = {} if scorer is None else {"scorer": scorer}
+        super().__init__(vocab, model, name, threshold=threshold, **kwargs)
+        self._check_model(model, multi_label=True)
+        self.cfg["max_grad_norm"] = max_grad_norm
+
+
+@Language.factory(
+    "rnn_textcat",
+    assigns=["doc.cats"],
+    default_config={
+        "threshold": 0.0,
+        "model": DEFAULT_MODEL,
+        "max_grad_norm": 5.0,
+        "class_weights": None,
+        "scorer": {"@scorers": "spacy.textcat_scorer.v2"},
+    },
+    default_score_weights=SCORE_WEIGHTS,
+)
+def make_rnn_textcat(
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    max_grad_norm: float,
+    class_weights: Optional[str],
+    scorer: Optional[Callable],
+) -> RNNTextCategorizer:
+    """Mutually exclusive classes (exactly one per doc) with an RNN: ``doc.cats`` gets
+    a probability per label, summing to 1.
+
+    threshold: unused, as in spaCy's textcat (kept for the same config).
+    max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
+    class_weights: null, or "balanced" to weight rare labels up in the loss.
+    """
+    return RNNTextCategorizer(
+        nlp.vocab,
+        model,
+        name,
+        threshold=threshold,
+        max_grad_norm=max_grad_norm,
+        class_weights=class_weights,
+        scorer=scorer,
+    )
+
+
+@Language.factory(
+    "rnn_textcat_multilabel",
+    assigns=["doc.cats"],
+    default_config={
+        "threshold": 0.5,
+        "model": DEFAULT_MULTILABEL_MODEL,
+        "max_grad_norm": 5.0,
+        "scorer": {"@scorers": "spacy.textcat_multilabel_scorer.v2"},
+    },
+    default_score_weights=SCORE_WEIGHTS,
+)
+def make_rnn_textcat_multilabel(
+    nlp: Language,
+    name: str,
+    model: Model,
+    threshold: float,
+    max_grad_norm: float,
+    scorer: Optional[Callable],
+) -> RNNMultiLabelTextCategorizer:
+    """Independent labels (zero, one or several per doc) with an RNN: ``doc.cats``
+    gets a probability per label; ``threshold`` is the cut-off the scorer uses.
+
+    max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
+    """
+    return RNNMultiLabelTextCategorizer(
+        nlp.vocab, model, name, threshold=threshold, max_grad_norm=max_grad_norm, scorer=scorer
+    )
