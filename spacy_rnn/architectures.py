@@ -6,12 +6,13 @@ from spacy.ml.models.tagger import build_tagger_model
 from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Logistic, Model, Relu, Softmax, chain, concatenate, resizable
+from thinc.api import Linear, Logistic, Model, Relu, Softmax, add, chain, concatenate, resizable
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from .layers.chars import char_rnn_embed
 from .layers.dropout import fixed_dropout
+from .layers.output import on_nonempty_docs, softmax_logits
 from .layers.dropout import word_dropout as word_dropout_layer
 from .layers.pooling import pool_mean
 from .layers.pooling import pooling as pooling_layer
@@ -130,11 +131,13 @@ def _classifier(
     hidden_width: int,
     dropout: float,
     nO: Optional[int],
+    linear_model: Optional[Model[List[Doc], Floats2d]] = None,
 ) -> Model[List[Doc], Floats2d]:
     """``features`` (one ``nI``-wide vector per doc) -> ``depth`` ReLU layers of
     ``hidden_width``, each followed by dropout at ``dropout`` -> softmax (exclusive
     classes) or sigmoid per label. Out: ``(n_docs, n_labels)`` probabilities. The output
-    layer grows when labels are added, as in spaCy's textcat models."""
+    layer grows when labels are added, as in spaCy's textcat models, unless a
+    ``linear_model`` (whose scores are added to the logits) is given."""
     if depth < 0 or (depth and hidden_width < 1):
         raise ValueError(
             f"The classifier head needs depth >= 0 and hidden_width >= 1, got depth={depth}, "
@@ -146,6 +149,18 @@ def _classifier(
         if dropout:
             layers.append(fixed_dropout(dropout))
         nI = hidden_width
+    if linear_model is not None:
+        # wide & deep: the linear model's scores are added to the network's logits
+        output_layer = Linear(nO=nO, nI=nI)
+        layers.append(output_layer)
+        scores = add(chain(*layers), on_nonempty_docs(linear_model))
+        model = chain(scores, softmax_logits() if exclusive_classes else Logistic())
+        model.set_ref("output_layer", output_layer)
+        model.set_ref("linear_model", linear_model)
+        model.attrs["multi_label"] = not exclusive_classes
+        if nO is not None:
+            model.set_dim("nO", nO)
+        return model
     fill_defaults = {"b": NEG_VALUE if exclusive_classes else 0, "W": 0}
     output_layer = Softmax(nO=nO, nI=nI) if exclusive_classes else Linear(nO=nO, nI=nI)
     resizable_layer = resizable(
@@ -171,6 +186,7 @@ def RNNTextCat_v1(
     hidden_width: int = 128,
     dropout: float = 0.0,
     bidirectional: Optional[bool] = None,
+    linear_model: Optional[Model[List[Doc], Floats2d]] = None,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """An RNN acceptor: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) -> pooling
@@ -181,6 +197,9 @@ def RNNTextCat_v1(
         concatenated (default ``["last", "max", "mean"]``, ULMFiT's concat pooling).
     bidirectional: whether the token vectors are ``[forward; backward]`` halves, for
         ``"last"``; read from an ``RNNEncoder`` when null.
+    linear_model: optional sparse linear model whose scores are added to the logits
+        ("wide & deep"), e.g. ``spacy.TextCatBOW.v3`` with ``no_output_layer = true``
+        and the same ``exclusive_classes``. Labels cannot be added after initialize then.
     """
     width = _width(tok2vec, "spacy_rnn.RNNTextCat.v1")
     names = [pooling] if isinstance(pooling, str) else list(pooling)
@@ -201,6 +220,7 @@ def RNNTextCat_v1(
         hidden_width=hidden_width,
         dropout=dropout,
         nO=nO,
+        linear_model=linear_model,
     )
     model.name = f"rnn-textcat({'+'.join(names)})"
     model.set_ref("tok2vec", tok2vec)

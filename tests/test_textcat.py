@@ -326,3 +326,30 @@ def test_updates_are_clipped_to_max_grad_norm():
     nlp.update(examples, sgd=SGD(1.0, L2=0.0, grad_clip=0.0))
     step = numpy.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(weights(), before)))
     assert step == pytest.approx(max_norm, rel=1e-2)
+
+
+@pytest.mark.parametrize("factory", ["rnn_textcat", "rnn_textcat_multilabel"])
+def test_wide_and_deep_with_a_linear_model(factory, tmp_path):
+    """A BOW model's scores added to the RNN's logits: trains, handles empty docs (which
+    spaCy's bigram features cannot), and round-trips."""
+    exclusive = factory == "rnn_textcat"
+    model = small_model(exclusive)
+    model["linear_model"] = {
+        "@architectures": "spacy.TextCatBOW.v3",
+        "exclusive_classes": exclusive,
+        "length": 2**16,
+        "ngram_size": 2,
+        "no_output_layer": True,
+    }
+    nlp = make_nlp(factory, model)
+    examples = make_examples(nlp, multilabel=not exclusive)
+    train(nlp, examples, steps=30)
+    assert nlp.evaluate(examples)["cats_macro_f"] == 1.0
+    texts = ["", TEXTS[0][0], "", TEXTS[5][0]]
+    expected = [d.cats for d in nlp.pipe(texts)]
+    assert expected[0] == expected[2] == nlp("").cats
+    assert all(numpy.isfinite(v) for cats in expected for v in cats.values())
+    linear = nlp.get_pipe(factory).model.get_ref("linear_model")
+    assert numpy.abs(linear.predict([nlp.make_doc(TEXTS[0][0])])).sum() > 0  # it was trained
+    nlp.to_disk(tmp_path / "model")
+    assert [d.cats for d in spacy.load(tmp_path / "model").pipe(texts)] == expected
