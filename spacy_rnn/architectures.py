@@ -16,6 +16,7 @@ from .layers.output import on_nonempty_docs, softmax_logits
 from .layers.dropout import word_dropout as word_dropout_layer
 from .layers.pooling import pool_mean
 from .layers.pooling import pooling as pooling_layer
+from .layers.lm import rnn_lm
 from .layers.rnn import rnn
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
@@ -256,3 +257,42 @@ def DAN_v1(
     model.name = "dan"
     model.set_ref("tok2vec", embed)
     return model
+
+
+@registry.architectures("spacy_rnn.RNNLanguageModel.v1")
+def RNNLanguageModel_v1(
+    embed_size: int = 256,
+    cell: Cell = "lstm",
+    hidden_size: int = 512,
+    num_layers: int = 2,
+    proj_size: int = 0,
+    tie_weights: bool = True,
+    embed_dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    hidden_dropout: float = 0.0,
+    weight_dropout: float = 0.0,
+) -> Model:
+    """A word-level RNN language model for ``rnn_lm``: embedding (``embed_size``) ->
+    ``num_layers`` unidirectional RNN layers (``cell``, ``hidden_size``, ``proj_size`` as
+    in torch) -> softmax over the vocabulary, whose size the component sets at initialize.
+
+    tie_weights: the output layer reuses the embedding matrix (Press & Wolf 2017; Inan et
+        al. 2017); then ``proj_size or hidden_size`` must equal ``embed_size``.
+    embed_dropout: drop whole word types from the embedding matrix while training.
+    input_dropout, hidden_dropout: locked (variational) dropout on the embeddings and
+        between RNN layers; spaCy's ``[training] dropout`` is the locked dropout on the
+        last layer's output.
+    weight_dropout: DropConnect on each layer's hidden-to-hidden matrix (AWD-LSTM).
+    """
+    return rnn_lm(
+        embed_size=embed_size,
+        cell=cell,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        proj_size=proj_size,
+        tie_weights=tie_weights,
+        embed_dropout=embed_dropout,
+        input_dropout=input_dropout,
+        hidden_dropout=hidden_dropout,
+        weight_dropout=weight_dropout,
+    )

@@ -101,3 +101,25 @@ def convert_tweeteval(
         docbin.to_disk(path)
         written.append(path)
     return written
+
+
+def read_token_lines(path: Union[str, Path]) -> Iterator[List[str]]:
+    """The tokens of each line of a pre-tokenized text file (split on single spaces, as
+    in the EWT LM benchmark: one sentence per line)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} not found.")
+    for line in path.read_text(encoding="utf8").splitlines():
+        yield [word for word in line.split(" ") if word]
+
+
+def token_lines_docbin(path: Union[str, Path], lang: str = "en") -> DocBin:
+    """One ``Doc`` per line of a pre-tokenized text file, with the line's tokens as its
+    words (no sentence boundaries: each line is read from a fresh state by ``rnn_lm``)."""
+    from spacy.tokens import Doc
+
+    vocab = spacy.blank(lang).vocab
+    docbin = DocBin(store_user_data=False)
+    for words in read_token_lines(path):
+        docbin.add(Doc(vocab, words=words))
+    return docbin

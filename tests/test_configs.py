@@ -48,3 +48,13 @@ def test_textcat_factory_default_model_is_the_benchmarked_one():
 
     cfg = Config().from_disk(ROOT / "configs" / "textcat.cfg", interpolate=False)
     assert cfg["components"]["rnn_textcat"]["model"] == DEFAULT_MODEL
+
+
+def test_lm_factory_default_model_is_the_benchmarked_one():
+    """`nlp.add_pipe("rnn_lm")` builds the model of configs/lm.cfg."""
+    from thinc.api import Config
+
+    from spacy_rnn.pipes.lm import DEFAULT_MODEL
+
+    cfg = Config().from_disk(ROOT / "configs" / "lm.cfg", interpolate=False)
+    assert cfg["components"]["rnn_lm"]["model"] == DEFAULT_MODEL

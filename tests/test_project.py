@@ -37,6 +37,8 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
     metrics = json.loads((project_dir / "metrics" / "textcat-quick.json").read_text())
     assert 0.0 <= metrics["cats_macro_f"] <= 1.0
     assert (project_dir / "training" / "textcat-quick" / "model-best" / "rnn_textcat").is_dir()
+    metrics = json.loads((project_dir / "metrics" / "lm-quick.json").read_text())
+    assert metrics["test"]["ppl"] > 1.0 and metrics["test"]["predicted_tokens"] > 0
 
 
 def test_asset_checksums_match_the_local_corpora():
@@ -49,9 +51,26 @@ def test_asset_checksums_match_the_local_corpora():
     if not DATA_DIR.is_dir():
         pytest.skip(f"the real corpora are not at {DATA_DIR}")
     assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
-    assert len(assets) == 3 + 2 * 7
+    assert len(assets) == 3 + 2 * 7 + 3
     prefix = "${vars.data_dir}/"
     for asset in assets:
         assert asset["dest"].startswith(prefix)
         local = DATA_DIR / asset["dest"][len(prefix):]
         assert hashlib.md5(local.read_bytes()).hexdigest() == asset["checksum"], local
+
+
+def test_make_ewt_lm_rebuilds_the_distributed_benchmark(tmp_path):
+    """scripts/make_ewt_lm.py turns the EWT assets into byte-identical copies of
+    ../shared/data/ewt-lm (skipped where the data is absent)."""
+    import hashlib
+
+    ewt, ewt_lm = DATA_DIR / "ud-english-ewt", DATA_DIR / "ewt-lm"
+    if not ewt.is_dir() or not ewt_lm.is_dir():
+        pytest.skip(f"the real corpora are not at {DATA_DIR}")
+    cmd = [sys.executable, str(ROOT / "scripts" / "make_ewt_lm.py"), str(ewt), str(tmp_path)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "checksum differs" not in result.stdout
+    for split in ("train", "valid", "test"):
+        built = hashlib.md5((tmp_path / f"{split}.txt").read_bytes()).hexdigest()
+        assert built == hashlib.md5((ewt_lm / f"{split}.txt").read_bytes()).hexdigest()

@@ -13,8 +13,9 @@ REGISTERED = {
         "spacy_rnn.ConcatEmbed.v1",
         "spacy_rnn.RNNTextCat.v1",
         "spacy_rnn.DAN.v1",
+        "spacy_rnn.RNNLanguageModel.v1",
     ],
-    "scorers": ["spacy_rnn.tagger_scorer.v1"],
+    "scorers": ["spacy_rnn.tagger_scorer.v1", "spacy_rnn.lm_scorer.v1"],
 }
 
 SCRIPT = """
@@ -26,6 +27,7 @@ nlp = spacy.blank("en")
 nlp.add_pipe("rnn_tagger")
 nlp.add_pipe("rnn_textcat")
 nlp.add_pipe("rnn_textcat_multilabel")
+nlp.add_pipe("rnn_lm")
 for kind, names in {registered!r}.items():
     for name in names:
         getattr(registry, kind).get(name)
@@ -37,7 +39,7 @@ def test_factories_and_architectures_resolve_without_import():
     code = SCRIPT.format(registered=REGISTERED)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok RNNTagger RNNTextCategorizer RNNMultiLabelTextCategorizer"
+    assert result.stdout.strip() == "ok RNNTagger RNNTextCategorizer RNNMultiLabelTextCategorizer RNNLanguageModel"
 
 
 @pytest.mark.parametrize("kind,name", [(k, n) for k, ns in REGISTERED.items() for n in ns])

@@ -1,0 +1,425 @@
+"""The ``rnn_lm`` component: an RNN language model in a spaCy pipeline.
+
+It sets ``Doc._.logprob`` (natural-log probability of the doc: of each token given its
+left context, and of the end of each sentence), ``Doc._.perplexity`` and
+``Token._.surprisal`` (``-log2 p(token | left context)``), trains with ``spacy train``
+(mean cross-entropy over all predicted tokens, truncated back-propagation through time
+over windows of ``bptt`` tokens) and generates text (:meth:`RNNLanguageModel.generate`).
+"""
+import math
+from collections import Counter
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Token
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+
+from ..layers.lm import EOS, UNK, LMBatch, select_state
+from ..training import clip_gradients
+
+UNK_TEXT, EOS_TEXT = "<unk>", "<eos>"
+
+# the model of configs/lm.cfg (settings chosen on the EWT LM benchmark's valid split)
+DEFAULT_RNN_LM_MODEL = """
+[model]
+@architectures = "spacy_rnn.RNNLanguageModel.v1"
+cell = "lstm"
+embed_size = 256
+hidden_size = 512
+num_layers = 2
+proj_size = 256
+tie_weights = true
+embed_dropout = 0.1
+input_dropout = 0.4
+hidden_dropout = 0.25
+weight_dropout = 0.3
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_RNN_LM_MODEL)["model"]
+
+_EXTENSIONS = [(Doc, "logprob"), (Doc, "perplexity"), (Doc, "lm_predicted"), (Token, "surprisal")]
+
+
+def _register_extensions() -> None:
+    """Register the extensions once; refuse to take over ones that another library set
+    up differently (a getter, a method, or another default)."""
+    for cls, name in _EXTENSIONS:
+        if cls.has_extension(name):
+            default, method, getter, setter = cls.get_extension(name)
+            if method or getter or setter or default is not None:
+                raise ValueError(
+                    f"rnn_lm: the extension {cls.__name__}._.{name} is already registered by "
+                    "something else; remove it (Doc/Token.remove_extension) before adding rnn_lm."
+                )
+        else:
+            cls.set_extension(name, default=None)
+
+
+@registry.scorers("spacy_rnn.lm_scorer.v1")
+def make_lm_scorer() -> Callable:
+    return lm_score
+
+
+def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]]:
+    """Scores of the predicted docs, pooled over all their predicted tokens:
+    ``lm_loss`` (mean cross-entropy, nats), ``lm_ppl`` (perplexity = exp(lm_loss)) and
+    ``lm_score = 1 / lm_ppl`` (the geometric-mean probability of a token), which is
+    higher for better models, as spaCy's model selection needs."""
+    total, count = 0.0, 0
+    for eg in examples:
+        doc = eg.predicted
+        if doc.has_extension("lm_predicted") and doc._.lm_predicted:
+            total += doc._.logprob
+            count += doc._.lm_predicted
+    if not count:
+        return {"lm_loss": None, "lm_ppl": None, "lm_score": None}
+    loss = -total / count
+    return {"lm_loss": loss, "lm_ppl": math.exp(loss), "lm_score": math.exp(-loss)}
+
+
+@Language.factory(
+    "rnn_lm",
+    assigns=["doc._.logprob", "doc._.perplexity", "token._.surprisal"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "min_freq": 1,
+        "max_size": 0,
+        "lowercase": False,
+        "bptt": 70,
+        "max_grad_norm": 0.25,
+        "scorer": {"@scorers": "spacy_rnn.lm_scorer.v1"},
+    },
+    # lm_score = 1 / perplexity: higher is better, so spaCy keeps the lowest perplexity
+    default_score_weights={"lm_score": 1.0, "lm_ppl": None, "lm_loss": None},
+)
+def make_rnn_lm(
+    nlp: Language,
+    name: str,
+    model: Model,
+    min_freq: int,
+    max_size: int,
+    lowercase: bool,
+    bptt: int,
+    max_grad_norm: float,
+    scorer: Optional[Callable],
+) -> "RNNLanguageModel":
+    """A word-level RNN language model.
+
+    min_freq, max_size: the output vocabulary is the training tokens seen at least
+        ``min_freq`` times, at most ``max_size`` of them (0: no limit), plus ``<unk>``
+        and ``<eos>``; built at initialize.
+    lowercase: lowercase tokens before looking them up.
+    bptt: sequences longer than this are read in windows of ``bptt`` tokens, carrying
+        the state forward (truncated back-propagation through time in training).
+    max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
+    """
+    return RNNLanguageModel(
+        nlp.vocab,
+        model,
+        name,
+        min_freq=min_freq,
+        max_size=max_size,
+        lowercase=lowercase,
+        bptt=bptt,
+        max_grad_norm=max_grad_norm,
+        scorer=scorer,
+        make_doc=nlp.make_doc,
+    )
+
+
+# (doc, token positions of one sequence, its ids)
+Sequence_ = Tuple[int, numpy.ndarray, numpy.ndarray]
+
+
+class RNNLanguageModel(TrainablePipe):
+    """Scores docs with an RNN language model and generates text. Each doc, or each
+    sentence where the doc has sentence boundaries, is read from a fresh state, and the
+    end-of-sentence symbol is predicted after it. Whitespace tokens are skipped (their
+    surprisal is None)."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "rnn_lm",
+        *,
+        min_freq: int = 1,
+        max_size: int = 0,
+        lowercase: bool = False,
+        bptt: int = 70,
+        max_grad_norm: float = 0.25,
+        scorer: Optional[Callable] = lm_score,
+        make_doc: Optional[Callable[[str], Doc]] = None,
+    ):
+        for option, value, low in [("min_freq", min_freq, 1), ("max_size", max_size, 0), ("bptt", bptt, 1)]:
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"rnn_lm: {option} must be an integer >= {low}, got {value!r}.")
+        if max_size == 1 or max_size == 2:
+            raise ValueError("rnn_lm: max_size must be 0 (no limit) or > 2 (<unk> and <eos> are included).")
+        if max_grad_norm < 0:
+            raise ValueError(f"rnn_lm: max_grad_norm must be >= 0, got {max_grad_norm}.")
+        _register_extensions()
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        # saved with the pipeline: what the vocabulary depends on
+        self.cfg = {"min_freq": min_freq, "max_size": max_size, "lowercase": lowercase, "words": []}
+        # taken from the config each time the pipeline is created or loaded
+        self.bptt = bptt
+        self.max_grad_norm = max_grad_norm
+        self._make_doc = make_doc
+        self._index: Dict[str, int] = {}
+
+    # vocabulary -----------------------------------------------------------------
+    @property
+    def words(self) -> Tuple[str, ...]:
+        """The output vocabulary: ``<unk>`` (id 0), ``<eos>`` (id 1), then the words."""
+        return tuple(self.cfg["words"])
+
+    def _key(self, token: Token) -> str:
+        return token.lower_ if self.cfg["lowercase"] else token.text
+
+    def _ids(self, tokens: Iterable[Token]) -> numpy.ndarray:
+        if len(self._index) != len(self.cfg["words"]):
+            self._index = {word: i for i, word in enumerate(self.cfg["words"])}
+        return numpy.asarray([self._index.get(self._key(t), UNK) for t in tokens], dtype="int64")
+
+    def _sequences(self, docs: Sequence[Doc]) -> List[Sequence_]:
+        """One entry per sentence (or per doc without sentence boundaries) that has at
+        least one non-whitespace token."""
+        seqs = []
+        for i, doc in enumerate(docs):
+            spans = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+            for span in spans:
+                tokens = [t for t in span if not t.is_space]
+                if tokens:
+                    seqs.append((i, numpy.asarray([t.i for t in tokens]), self._ids(tokens)))
+        return seqs
+
+    def _require_trained(self) -> None:
+        if not self.cfg["words"] or not self.model.shims[0].is_built:
+            raise ValueError(
+                f"rnn_lm '{self.name}' is not initialized: train it (spacy train) or call "
+                "nlp.initialize() first."
+            )
+
+    # scoring ----------------------------------------------------------------------
+    def _run(self, seqs: List[Sequence_], *, train_scale: Optional[float] = None) -> List[numpy.ndarray]:
+        """Log-probabilities of each sequence's targets (its ids, then <eos>), reading
+        windows of ``bptt`` positions and carrying states forward. With ``train_scale``
+        the gradient of ``-train_scale * sum(log-probabilities)`` is back-propagated
+        window by window (truncated BPTT), so memory stays bounded."""
+        bptt = self.bptt
+        streams = [
+            (numpy.concatenate([[EOS], ids]), numpy.concatenate([ids, [EOS]])) for _, _, ids in seqs
+        ]
+        n_windows = [math.ceil(len(inp) / bptt) for inp, _ in streams]
+        pieces: List[List[numpy.ndarray]] = [[] for _ in streams]
+        states, previous = None, []
+        ops = self.model.ops
+        for k in range(max(n_windows, default=0)):
+            active = [i for i, n in enumerate(n_windows) if n > k]
+            if k > 0:
+                position = {i: j for j, i in enumerate(previous)}
+                states = select_state(states, [position[i] for i in active])
+            window = slice(k * bptt, (k + 1) * bptt)
+            batch = LMBatch(
+                inputs=[ops.asarray1i(streams[i][0][window]) for i in active],
+                targets=[ops.asarray1i(streams[i][1][window]) for i in active],
+                states=states,
+            )
+            if train_scale is None:
+                out = self.model.predict(batch)
+            else:
+                out, backprop = self.model.begin_update(batch)
+                backprop([ops.alloc1f(len(lp)) - train_scale for lp in out.logprobs])
+            for j, i in enumerate(active):
+                pieces[i].append(ops.to_numpy(out.logprobs[j]))
+            states, previous = out.states, active
+        return [numpy.concatenate(p) if p else numpy.zeros(0, dtype="f") for p in pieces]
+
+    def predict(self, docs: Iterable[Doc]):
+        """Per doc, a list of ``(token positions, log-probabilities)`` per sequence; the
+        log-probabilities cover the tokens, then the end of the sequence."""
+        docs = list(docs)
+        self._require_trained()
+        seqs = self._sequences(docs)
+        logprobs = self._run(seqs) if seqs else []
+        out: List[list] = [[] for _ in docs]
+        for (i, positions, _), lp in zip(seqs, logprobs):
+            out[i].append((positions, lp))
+        return out
+
+    def set_annotations(self, docs: Iterable[Doc], scores) -> None:
+        for doc, doc_scores in zip(docs, scores):
+            for token in doc:
+                token._.surprisal = None
+            total, count = 0.0, 0
+            for positions, lp in doc_scores:
+                for position, value in zip(positions, lp[:-1]):
+                    doc[int(position)]._.surprisal = float(-value / math.log(2))
+                total += float(lp.sum())
+                count += len(lp)
+            doc._.lm_predicted = count
+            doc._.logprob = total if count else None
+            doc._.perplexity = math.exp(-total / count) if count else None
+
+    # training ---------------------------------------------------------------------
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd=None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Mean cross-entropy over every predicted token of the batch (each sentence's
+        tokens and its end), back-propagated through windows of ``bptt`` tokens."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        validate_examples(examples, "RNNLanguageModel.update")
+        self._require_trained()
+        seqs = self._sequences([eg.reference for eg in examples])
+        if not seqs:
+            return losses
+        n_targets = sum(len(ids) + 1 for _, _, ids in seqs)
+        set_dropout_rate(self.model, drop)
+        logprobs = self._run(seqs, train_scale=1.0 / n_targets)
+        loss = -float(sum(lp.sum() for lp in logprobs)) / n_targets
+        if not math.isfinite(loss):
+            raise ValueError(f"rnn_lm '{self.name}': the loss is {loss} (the model diverged).")
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, None]:
+        """Mean cross-entropy of ``scores`` (from :meth:`predict`); the gradient is
+        computed inside :meth:`update`, window by window."""
+        logprobs = [lp for doc_scores in scores for _, lp in doc_scores]
+        count = sum(len(lp) for lp in logprobs)
+        return (-float(sum(lp.sum() for lp in logprobs)) / count if count else 0.0), None
+
+    def finish_update(self, sgd) -> None:
+        if self.max_grad_norm:
+            clip_gradients(self.model, self.max_grad_norm)
+        super().finish_update(sgd)
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        words: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Build the output vocabulary from the training docs (or take ``words``) and
+        initialize the model for it."""
+        validate_get_examples(get_examples, "RNNLanguageModel.initialize")
+        if words is None:
+            counts: Counter = Counter()
+            for eg in get_examples():
+                counts.update(self._key(t) for t in eg.reference if not t.is_space)
+            ranked = sorted(
+                (w for w, c in counts.items() if c >= self.cfg["min_freq"] and w not in (UNK_TEXT, EOS_TEXT)),
+                key=lambda w: (-counts[w], w),
+            )
+        else:
+            ranked = [w for w in dict.fromkeys(words) if w not in (UNK_TEXT, EOS_TEXT)]
+        if self.cfg["max_size"]:
+            ranked = ranked[: self.cfg["max_size"] - 2]
+        if not ranked:
+            raise ValueError(
+                f"rnn_lm '{self.name}': no words for the vocabulary (the initialization docs "
+                f"have no tokens seen at least min_freq = {self.cfg['min_freq']} times)."
+            )
+        self.cfg["words"] = [UNK_TEXT, EOS_TEXT] + ranked
+        self._index = {}
+        self.model.set_dim("nV", len(self.cfg["words"]), force=True)
+        self.model.initialize()
+
+    # generation -------------------------------------------------------------------
+    def generate(
+        self,
+        prompt: Union[str, Doc] = "",
+        *,
+        max_tokens: int = 40,
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: float = 1.0,
+        greedy: bool = False,
+        seed: Optional[int] = None,
+        stop_at_eos: bool = True,
+    ) -> str:
+        """Continue ``prompt`` (a string, tokenized by the pipeline's tokenizer, or a
+        Doc) and return the prompt and the new tokens as text (tokens joined by spaces).
+
+        Sampling draws each token from the model's distribution divided by
+        ``temperature``, restricted to the ``top_k`` most likely tokens and to the
+        smallest set whose probability reaches ``top_p`` (nucleus); ``seed`` makes it
+        reproducible. ``greedy`` takes the most likely token each step. ``<unk>`` is never
+        emitted; generation stops after ``max_tokens`` steps or, with ``stop_at_eos``, at
+        the end of the sentence (without it, a sentence end is a step that adds no word).
+        """
+        if not isinstance(temperature, (int, float)) or temperature <= 0:
+            raise ValueError(f"generate: temperature must be > 0, got {temperature!r}.")
+        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"generate: top_k must be an integer >= 1 (or None), got {top_k!r}.")
+        if not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0:
+            raise ValueError(f"generate: top_p must be in (0, 1], got {top_p!r}.")
+        if not isinstance(max_tokens, int) or max_tokens < 0:
+            raise ValueError(f"generate: max_tokens must be an integer >= 0, got {max_tokens!r}.")
+        self._require_trained()
+        if isinstance(prompt, str):
+            if self._make_doc is None:
+                raise ValueError("generate: this component has no tokenizer; pass the prompt as a Doc.")
+            doc = self._make_doc(prompt)
+        else:
+            doc = prompt
+        tokens = [t for t in doc if not t.is_space]
+        ids = self._ids(tokens)
+        if len(ids) and (ids == UNK).all():
+            raise ValueError(
+                f"generate: every word of the prompt {doc.text!r} is unknown to the language "
+                "model (not in its vocabulary); use words it was trained on."
+            )
+        rng = numpy.random.RandomState(seed)
+        inputs = numpy.concatenate([[EOS], ids]).astype("int64")
+        out = self.model.predict(LMBatch([self.model.ops.asarray1i(inputs)], [self.model.ops.asarray1i(inputs)]))
+        words = []
+        for _ in range(max_tokens):
+            logp = self.model.ops.to_numpy(out.last[0]).astype("float64")
+            next_id = self._choose(logp, temperature, top_k, top_p, greedy, rng)
+            if next_id == EOS and stop_at_eos:
+                break
+            if next_id != EOS:
+                words.append(self.cfg["words"][next_id])
+            step = self.model.ops.asarray1i([next_id])
+            out = self.model.predict(LMBatch([step], [step], states=out.states))
+        return " ".join([t.text for t in tokens] + words)
+
+    @staticmethod
+    def _choose(logp, temperature, top_k, top_p, greedy, rng) -> int:
+        logp = logp.copy()
+        logp[UNK] = -numpy.inf
+        if greedy:
+            return int(numpy.argmax(logp))
+        logits = logp / temperature
+        probs = numpy.exp(logits - logits.max())
+        probs /= probs.sum()
+        order = numpy.argsort(-probs, kind="stable")
+        keep = len(order) if top_k is None else min(top_k, len(order))
+        if top_p < 1.0:
+            cumulative = numpy.cumsum(probs[order])
+            keep = min(keep, int(numpy.searchsorted(cumulative, top_p) + 1))
+        chosen = order[:keep]
+        p = probs[chosen] / probs[chosen].sum()
+        return int(chosen[rng.choice(len(chosen), p=p)])
+
+    def add_label(self, label: str) -> int:
+        raise NotImplementedError("rnn_lm has a vocabulary built at initialize, not labels.")
