@@ -33,3 +33,35 @@ def test_gpu_trained_tagger_loads_and_predicts_on_cpu(gpu, tiny_examples, tiny_d
     cpu_tags = [[t.pos_ for t in cpu_nlp(Doc(cpu_nlp.vocab, words=w))] for w in words]
     assert cpu_tags == gpu_tags
     assert isinstance(cpu_nlp.get_pipe("rnn_tagger").model.predict([cpu_nlp.make_doc("a b")])[0], numpy.ndarray)
+
+
+def test_gpu_trained_textcat_loads_and_scores_on_cpu(gpu, tmp_path):
+    from test_textcat import TEXTS, make_examples, make_nlp, train
+
+    nlp = make_nlp()
+    train(nlp, make_examples(nlp))
+    texts = [t for t, _ in TEXTS] + [""]
+    gpu_cats = [d.cats for d in nlp.pipe(texts)]
+    nlp.to_disk(tmp_path / "gpu-model")
+
+    set_current_ops(NumpyOps())
+
+    cpu_nlp = spacy.load(tmp_path / "gpu-model")
+    for gpu_doc_cats, doc in zip(gpu_cats, cpu_nlp.pipe(texts)):
+        assert doc.cats == pytest.approx(gpu_doc_cats, abs=1e-4)
+
+
+def test_gpu_trained_lm_loads_and_scores_on_cpu(gpu, tmp_path):
+    from test_lm import TEXTS, make_nlp, train
+
+    nlp = train(make_nlp())
+    gpu_surprisal = [[t._.surprisal for t in d] for d in nlp.pipe(TEXTS)]
+    greedy = nlp.get_pipe("rnn_lm").generate("the cat", greedy=True)
+    nlp.to_disk(tmp_path / "gpu-model")
+
+    set_current_ops(NumpyOps())
+
+    cpu_nlp = spacy.load(tmp_path / "gpu-model")
+    cpu_surprisal = [[t._.surprisal for t in d] for d in cpu_nlp.pipe(TEXTS)]
+    numpy.testing.assert_allclose(numpy.concatenate(cpu_surprisal), numpy.concatenate(gpu_surprisal), rtol=1e-3, atol=1e-3)
+    assert cpu_nlp.get_pipe("rnn_lm").generate("the cat", greedy=True) == greedy

@@ -130,7 +130,7 @@ class RNNLM(torch.nn.Module):
             packed._replace(data=picked), batch_first=True, total_length=ids.shape[1]
         )
         outputs, _ = pad_packed_sequence(packed._replace(data=data), batch_first=True)
-        ends = outputs[torch.arange(len(lengths)), lengths_t.to(outputs.device) - 1]
+        ends = outputs[torch.arange(len(lengths), device=outputs.device), lengths_t.to(outputs.device) - 1]
         return picked, torch.log_softmax(self.decoder(ends.detach()), dim=-1), new_state
 
 
