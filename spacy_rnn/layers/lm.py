@@ -123,15 +123,24 @@ class RNNLM(torch.nn.Module):
             data = _locked(out.data, rows, len(lengths), p, self.training)
             new_state.append(_unsorted_state(h, packed))
         targets_packed = pack_padded_sequence(targets, lengths_t, batch_first=True, enforce_sorted=False)
-        picked = -torch.nn.functional.cross_entropy(
-            self.decoder(data), targets_packed.data, reduction="none"
-        )
+        picked = self._target_logprobs(data, targets_packed.data)
         picked, _ = pad_packed_sequence(
             packed._replace(data=picked), batch_first=True, total_length=ids.shape[1]
         )
         outputs, _ = pad_packed_sequence(packed._replace(data=data), batch_first=True)
         ends = outputs[torch.arange(len(lengths), device=outputs.device), lengths_t.to(outputs.device) - 1]
         return picked, torch.log_softmax(self.decoder(ends.detach()), dim=-1), new_state
+
+
+    def _target_logprobs(self, data: torch.Tensor, targets: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        """log p(target) at each position. Without gradients the output layer runs on
+        ``chunk`` positions at a time, so memory does not grow with n_positions x n_vocab."""
+        if torch.is_grad_enabled():
+            return -torch.nn.functional.cross_entropy(self.decoder(data), targets, reduction="none")
+        return torch.cat([
+            -torch.nn.functional.cross_entropy(self.decoder(data[i: i + chunk]), targets[i: i + chunk], reduction="none")
+            for i in range(0, data.shape[0], chunk)
+        ]) if data.shape[0] else data.new_zeros(0)
 
 
 def _locked(data: torch.Tensor, rows: torch.Tensor, n_seqs: int, p: float, training: bool) -> torch.Tensor:

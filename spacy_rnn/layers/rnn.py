@@ -119,13 +119,31 @@ class PackedRNN(torch.nn.Module):
 
 
 class AveragingShim(PyTorchShim):
-    """A ``PyTorchShim`` whose ``use_params`` understands thinc's optimizer averages.
+    """A ``PyTorchShim`` whose ``use_params`` understands thinc's optimizer averages and
+    whose ``finish_update`` updates the torch parameters in place.
 
     ``Optimizer.averages`` keys a torch parameter as ``(shim.id, name)`` (that is how
     ``PyTorchShim.finish_update`` calls the optimizer), but thinc's ``use_params`` only
     looks for string keys ``"pytorch_{id}_{name}"``, so with ``use_averages = true`` spaCy
     would evaluate and save the raw weights instead of the averaged ones.
+
+    thinc's ``finish_update`` replaces each ``param.data`` by a new tensor made through
+    DLPack from the optimizer's array, which is itself a view of the old tensor: every
+    step adds a link to a chain that is never freed (training memory grew by megabytes
+    per step). Copying the result into the existing tensor avoids it.
     """
+
+    def finish_update(self, optimizer) -> None:
+        for name, param in self._model.named_parameters():
+            if param.grad is None:
+                continue
+            if not self._grad_scaler.found_inf:  # skip the step if a gradient overflowed
+                weights, _ = optimizer((self.id, name), torch2xp(param.data), torch2xp(param.grad))
+                # through .data, as thinc does: the update does not count as an in-place
+                # change for autograd (spaCy's shared tok2vec can backprop after it)
+                param.data.copy_(xp2torch(weights, device=param.device))
+            param.grad.zero_()
+        self._grad_scaler.update()
 
     @contextlib.contextmanager
     def use_params(self, params):
