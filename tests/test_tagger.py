@@ -201,25 +201,12 @@ def test_use_averages_reaches_torch_weights_in_training(tiny_examples):
 
 def test_spacy_package_round_trip(trained_nlp, tmp_path):
     """`spacy package` builds an installable pipeline that predicts the same."""
-    import subprocess
-    import sys
+    from conftest import package_and_run
 
-    trained_nlp.meta.update({"name": "rnn_test", "version": "0.0.1"})
-    trained_nlp.to_disk(tmp_path / "model")
-    (tmp_path / "pkg").mkdir()
-    run = lambda *cmd, **kw: subprocess.run(cmd, capture_output=True, text=True, **kw)  # noqa: E731
-    result = run(sys.executable, "-m", "spacy", "package", str(tmp_path / "model"), str(tmp_path / "pkg"),
-                 "--build", "sdist", "--force")
-    assert result.returncode == 0, result.stdout + result.stderr
-    sdist = next((tmp_path / "pkg").rglob("*.tar.gz"))
-    result = run(sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-                 "--target", str(tmp_path / "site"), str(sdist))
-    assert result.returncode == 0, result.stdout + result.stderr
     text = "The old man gave her a red apple ."
     code = f"import spacy; nlp = spacy.load('en_rnn_test'); print(' '.join(t.pos_ for t in nlp({text!r})))"
-    result = run(sys.executable, "-c", code, env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [t.pos_ for t in trained_nlp(text)]
+    stdout = package_and_run(trained_nlp, tmp_path, "rnn_test", code)
+    assert stdout.split() == [t.pos_ for t in trained_nlp(text)]
 
 
 @pytest.mark.parametrize("via_nlp", [True, False])

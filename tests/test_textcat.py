@@ -235,28 +235,14 @@ def test_save_load_gives_identical_scores(factory, tmp_path):
 
 def test_spacy_package_round_trip(trained_nlp, tmp_path):
     """`spacy package` builds an installable pipeline that scores the same."""
-    import os
-    import subprocess
-    import sys
-
-    trained_nlp.meta.update({"name": "rnn_textcat_test", "version": "0.0.1"})
-    trained_nlp.to_disk(tmp_path / "model")
-    (tmp_path / "pkg").mkdir()
-    run = lambda *cmd, **kw: subprocess.run(cmd, capture_output=True, text=True, **kw)  # noqa: E731
-    result = run(sys.executable, "-m", "spacy", "package", str(tmp_path / "model"), str(tmp_path / "pkg"),
-                 "--build", "sdist", "--force")
-    assert result.returncode == 0, result.stdout + result.stderr
-    sdist = next((tmp_path / "pkg").rglob("*.tar.gz"))
-    result = run(sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-                 "--target", str(tmp_path / "site"), str(sdist))
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = TEXTS[0][0]
-    code = f"import spacy, json; nlp = spacy.load('en_rnn_textcat_test'); print(json.dumps(nlp({text!r}).cats))"
-    result = run(sys.executable, "-c", code, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")})
-    assert result.returncode == 0, result.stderr
     import json
 
-    assert json.loads(result.stdout) == pytest.approx(trained_nlp(text).cats, abs=1e-6)
+    from conftest import package_and_run
+
+    text = TEXTS[0][0]
+    code = f"import spacy, json; nlp = spacy.load('en_rnn_textcat_test'); print(json.dumps(nlp({text!r}).cats))"
+    stdout = package_and_run(trained_nlp, tmp_path, "rnn_textcat_test", code)
+    assert json.loads(stdout) == pytest.approx(trained_nlp(text).cats, abs=1e-6)
 
 
 def test_unknown_label_in_training_data_raises_clear_error():
