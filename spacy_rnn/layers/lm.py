@@ -67,9 +67,9 @@ class RNNLM(torch.nn.Module):
     ):
         super().__init__()
         validate_lm_options(
-            cell, embed_size, hidden_size, num_layers, proj_size, tie_weights,
-            embed_dropout=embed_dropout, input_dropout=input_dropout,
-            hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
+            cell=cell, embed_size=embed_size, hidden_size=hidden_size, num_layers=num_layers,
+            proj_size=proj_size, tie_weights=tie_weights, embed_dropout=embed_dropout,
+            input_dropout=input_dropout, hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
         )
         self.embed = torch.nn.Embedding(n_vocab, embed_size)
         cls, extra = CELLS[cell]
@@ -171,6 +171,7 @@ def _unsorted_state(h, packed):
 
 
 def validate_lm_options(
+    *,
     cell: str,
     embed_size: int,
     hidden_size: int,
@@ -262,11 +263,7 @@ def rnn_lm(
         proj_size=proj_size, tie_weights=tie_weights, embed_dropout=embed_dropout,
         input_dropout=input_dropout, hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
     )
-    validate_lm_options(
-        cell, embed_size, hidden_size, num_layers, proj_size, tie_weights,
-        embed_dropout=embed_dropout, input_dropout=input_dropout,
-        hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
-    )
+    validate_lm_options(**cfg)  # config errors at pipeline creation, before the vocabulary exists
     shim = LMShim(cfg)
     if n_vocab is not None:
         shim.build(n_vocab)
@@ -335,14 +332,3 @@ def select_state(states: list, index: Sequence[int]) -> list:
         return t.index_select(1, idx.to(t.device))
 
     return [tuple(pick(t) for t in h) if isinstance(h, tuple) else pick(h) for h in states]
-
-
-def concat_states(parts: List[list]) -> list:
-    """Join the states of several batches along the batch axis."""
-    joined = []
-    for layer_parts in zip(*parts):
-        if isinstance(layer_parts[0], tuple):
-            joined.append(tuple(torch.cat(ts, dim=1) for ts in zip(*layer_parts)))
-        else:
-            joined.append(torch.cat(layer_parts, dim=1))
-    return joined
