@@ -1,22 +1,36 @@
 """The registered ``spacy_rnn.*`` architectures: config values in, thinc Model out."""
 from functools import partial
-from typing import List, Literal, Optional, Union
+from typing import List, Literal, Optional, Sequence, Union
 
 from spacy.ml.models.tagger import build_tagger_model
 from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
+from spacy.attrs import IDS
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Logistic, Model, Relu, Softmax, add, chain, concatenate, resizable
+from thinc.api import (
+    Linear,
+    Logistic,
+    Model,
+    Relu,
+    Softmax,
+    SparseLinear_v2,
+    chain,
+    concatenate,
+    resizable,
+    softmax_activation,
+    with_cpu,
+)
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from .layers.chars import char_rnn_embed
 from .layers.dropout import fixed_dropout
-from .layers.output import on_nonempty_docs, softmax_logits
+from .layers.output import add_branches, on_nonempty_docs, softmax_logits
 from .layers.dropout import word_dropout as word_dropout_layer
 from .layers.pooling import pool_mean
 from .layers.pooling import pooling as pooling_layer
 from .layers.lm import rnn_lm
+from .layers.ngrams import extract_ngram_features, subword_embed
 from .layers.rnn import rnn
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
@@ -78,6 +92,23 @@ def CharRNNEmbed_v1(
     return char_rnn_embed(nM=nM, hidden_size=hidden_size, max_chars=max_chars, cell=cell)
 
 
+@registry.architectures("spacy_rnn.SubwordEmbed.v1")
+def SubwordEmbed_v1(
+    width: int,
+    rows: int = 50000,
+    char_ngrams: Sequence[int] = (3, 4, 5, 6),
+    attr: str = "LOWER",
+) -> Model[List[Doc], List[Floats2d]]:
+    """fastText-style word vectors: the mean of hashed embeddings (``rows`` rows of
+    ``width``) of the word (by ``attr``, e.g. ``"LOWER"`` or ``"NORM"``) and of its
+    character n-grams (n in ``char_ngrams``, the word marked as ``<word>``). Unseen
+    words get vectors from the pieces they share with seen ones. Out: one
+    ``(len(doc), width)`` array per doc."""
+    if attr.upper() not in IDS:
+        raise ValueError(f"spacy_rnn.SubwordEmbed.v1: unknown token attribute {attr!r}.")
+    return subword_embed(width, rows, char_ngrams=list(char_ngrams), attr=IDS[attr.upper()])
+
+
 @registry.architectures("spacy_rnn.ConcatEmbed.v1")
 def ConcatEmbed_v1(*embeds: Model[List[Doc], List[Floats2d]]) -> Model[List[Doc], List[Floats2d]]:
     """Several embedding layers side by side: each token's vectors concatenated.
@@ -133,12 +164,15 @@ def _classifier(
     dropout: float,
     nO: Optional[int],
     linear_model: Optional[Model[List[Doc], Floats2d]] = None,
+    branch_dropout: float = 0.0,
 ) -> Model[List[Doc], Floats2d]:
     """``features`` (one ``nI``-wide vector per doc) -> ``depth`` ReLU layers of
     ``hidden_width``, each followed by dropout at ``dropout`` -> softmax (exclusive
-    classes) or sigmoid per label. Out: ``(n_docs, n_labels)`` probabilities. The output
-    layer grows when labels are added, as in spaCy's textcat models, unless a
-    ``linear_model`` (whose scores are added to the logits) is given."""
+    classes) or sigmoid per label. Out: ``(n_docs, n_labels)`` probabilities. With a
+    ``linear_model``, its scores are added to the logits (``branch_dropout``: see
+    ``add_branches``). The output layers grow when labels are added, as in spaCy's textcat
+    models (with a ``linear_model``: if it can grow too, as ``NgramBOW`` and
+    ``spacy.TextCatBOW`` can)."""
     if depth < 0 or (depth and hidden_width < 1):
         raise ValueError(
             f"The classifier head needs depth >= 0 and hidden_width >= 1, got depth={depth}, "
@@ -150,19 +184,26 @@ def _classifier(
         if dropout:
             layers.append(fixed_dropout(dropout))
         nI = hidden_width
+    fill_defaults = {"b": NEG_VALUE if exclusive_classes else 0, "W": 0}
     if linear_model is not None:
         # wide & deep: the linear model's scores are added to the network's logits
         output_layer = Linear(nO=nO, nI=nI)
-        layers.append(output_layer)
-        scores = add(chain(*layers), on_nonempty_docs(linear_model))
+        resizable_layer = resizable(
+            output_layer, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
+        )
+        layers.append(resizable_layer)
+        scores = add_branches(chain(*layers), on_nonempty_docs(linear_model), branch_dropout)
         model = chain(scores, softmax_logits() if exclusive_classes else Logistic())
         model.set_ref("output_layer", output_layer)
         model.set_ref("linear_model", linear_model)
         model.attrs["multi_label"] = not exclusive_classes
+        if "resize_output" in linear_model.attrs:
+            model.attrs["resize_output"] = partial(
+                _resize_wide_and_deep, resizable_layer=resizable_layer, linear_model=linear_model
+            )
         if nO is not None:
             model.set_dim("nO", nO)
         return model
-    fill_defaults = {"b": NEG_VALUE if exclusive_classes else 0, "W": 0}
     output_layer = Softmax(nO=nO, nI=nI) if exclusive_classes else Linear(nO=nO, nI=nI)
     resizable_layer = resizable(
         output_layer, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
@@ -179,6 +220,18 @@ def _classifier(
     return model
 
 
+def _resize_wide_and_deep(
+    model: Model, new_nO: int, *, resizable_layer: Model, linear_model: Model
+) -> Model:
+    """Grow both output layers of a wide & deep model to ``new_nO`` labels."""
+    linear_model.attrs["resize_output"](linear_model, new_nO)
+    resize_and_set_ref(model, new_nO, resizable_layer=resizable_layer)
+    for node in model.walk():
+        if node.name in ("add_branches", f"nonempty({linear_model.name})"):
+            node.set_dim("nO", new_nO, force=True)
+    return model
+
+
 @registry.architectures("spacy_rnn.RNNTextCat.v1")
 def RNNTextCat_v1(
     tok2vec: Model[List[Doc], List[Floats2d]],
@@ -188,6 +241,7 @@ def RNNTextCat_v1(
     dropout: float = 0.0,
     bidirectional: Optional[bool] = None,
     linear_model: Optional[Model[List[Doc], Floats2d]] = None,
+    branch_dropout: float = 0.0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
     """An RNN acceptor: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) -> pooling
@@ -201,6 +255,9 @@ def RNNTextCat_v1(
     linear_model: optional sparse linear model whose scores are added to the logits
         ("wide & deep"), e.g. ``spacy.TextCatBOW.v3`` with ``no_output_layer = true``
         and the same ``exclusive_classes``. Labels cannot be added after initialize then.
+    branch_dropout: with a ``linear_model``, the probability that a training doc is
+        scored by the RNN alone, and the same that it is scored by the linear model
+        alone (at most 0.5), so that neither leans on the other.
     """
     width = _width(tok2vec, "spacy_rnn.RNNTextCat.v1")
     names = [pooling] if isinstance(pooling, str) else list(pooling)
@@ -222,6 +279,7 @@ def RNNTextCat_v1(
         dropout=dropout,
         nO=nO,
         linear_model=linear_model,
+        branch_dropout=branch_dropout,
     )
     model.name = f"rnn-textcat({'+'.join(names)})"
     model.set_ref("tok2vec", tok2vec)
@@ -296,3 +354,40 @@ def RNNLanguageModel_v1(
         hidden_dropout=hidden_dropout,
         weight_dropout=weight_dropout,
     )
+
+
+@registry.architectures("spacy_rnn.NgramBOW.v1")
+def NgramBOW_v1(
+    exclusive_classes: bool = True,
+    word_ngrams: int = 2,
+    char_ngrams: Sequence[int] = (2, 3, 4, 5),
+    length: int = 2**20,
+    no_output_layer: bool = False,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """A fastText-style linear classifier: hashed word n-grams (n = 1..``word_ngrams``,
+    lowercased) and character n-grams of each word (n in ``char_ngrams``; ``[]``: none),
+    sublinear counts scaled to unit norm per doc -> a sparse linear layer of ``length``
+    rows (rounded up to a power of 2) -> softmax (``exclusive_classes``) or sigmoid, or
+    the raw scores with ``no_output_layer`` (as the ``linear_model`` of
+    ``spacy_rnn.RNNTextCat.v1``). Out: ``(n_docs, n_labels)``.
+    """
+    if length < 1:
+        raise ValueError(f"spacy_rnn.NgramBOW.v1: length must be >= 1, got {length}.")
+    sparse_linear = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
+    fill_defaults = {"b": NEG_VALUE if exclusive_classes and not no_output_layer else 0, "W": 0}
+    resizable_layer = resizable(
+        sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
+    )
+    features = extract_ngram_features(word_ngrams=word_ngrams, char_ngrams=list(char_ngrams))
+    model = with_cpu(chain(features, resizable_layer), sparse_linear.ops)
+    if not no_output_layer:
+        output = softmax_activation() if exclusive_classes else Logistic()
+        model = chain(model, with_cpu(output, output.ops))
+    if nO is not None:
+        model.set_dim("nO", nO)
+    model.name = "ngram-bow"
+    model.set_ref("output_layer", sparse_linear)
+    model.attrs["multi_label"] = not exclusive_classes
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
+    return model

@@ -13,6 +13,8 @@ REGISTERED = {
         "spacy_rnn.ConcatEmbed.v1",
         "spacy_rnn.RNNTextCat.v1",
         "spacy_rnn.DAN.v1",
+        "spacy_rnn.SubwordEmbed.v1",
+        "spacy_rnn.NgramBOW.v1",
         "spacy_rnn.RNNLanguageModel.v1",
     ],
     "scorers": ["spacy_rnn.tagger_scorer.v1", "spacy_rnn.lm_scorer.v1"],

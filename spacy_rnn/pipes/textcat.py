@@ -22,6 +22,7 @@ pooling = ["last", "max", "mean"]
 hidden_width = 128
 dropout = 0.2
 bidirectional = null
+branch_dropout = 0.33
 nO = null
 
 [model.tok2vec]
@@ -36,11 +37,20 @@ bias = true
 window = 256
 
 [model.tok2vec.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
+@architectures = "spacy_rnn.SubwordEmbed.v1"
 width = 128
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [20000, 2000, 5000, 2000]
-include_static_vectors = false
+rows = 50000
+char_ngrams = [3, 4, 5, 6]
+attr = "LOWER"
+
+[model.linear_model]
+@architectures = "spacy_rnn.NgramBOW.v1"
+exclusive_classes = true
+word_ngrams = 2
+char_ngrams = [2, 3, 4, 5]
+length = 1048576
+no_output_layer = true
+nO = null
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_RNN_TEXTCAT_MODEL)["model"]
 DEFAULT_MULTILABEL_MODEL = Config().from_str(

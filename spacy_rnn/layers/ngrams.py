@@ -1,0 +1,147 @@
+"""Hashed word and character n-gram features (fastText style).
+
+``extract_ngram_features``: List[Doc] -> ``(keys, values, lengths)``, the input of thinc's
+``SparseLinear``: for each doc its distinct feature keys (uint64), one value per key and
+the number of keys.
+
+``subword_embed``: List[Doc] -> one ``(len(doc), width)`` array per doc; a word's vector
+is the mean of the hashed embeddings of the word and of its character n-grams
+(Bojanowski et al. 2017), so rare and unseen words share rows with the words they look like.
+"""
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy
+from spacy.attrs import LOWER
+from spacy.strings import hash_string
+from spacy.tokens import Doc
+from thinc.api import HashEmbed, Model
+from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
+
+Features = Tuple[Ints1d, Floats1d, Ints1d]
+
+
+def char_ngram_keys(word: str, sizes: Sequence[int]) -> numpy.ndarray:
+    """The hashes of the character n-grams of ``<word>`` (``<`` and ``>`` mark its
+    edges, so prefixes and suffixes are features of their own), for each n in
+    ``sizes``; a word shorter than n gives its whole marked form once."""
+    marked = f"<{word}>"
+    grams = {marked[i : i + n] for n in sizes for i in range(max(1, len(marked) - n + 1))}
+    return numpy.asarray([hash_string("#c" + gram) for gram in sorted(grams)], dtype="uint64")
+
+
+def extract_ngram_features(
+    word_ngrams: int = 2, char_ngrams: Sequence[int] = (2, 3, 4, 5), attr: int = LOWER
+) -> Model[List[Doc], Features]:
+    """Each doc's distinct word n-grams (n = 1..``word_ngrams``, over ``attr``) and the
+    character n-grams (n in ``char_ngrams``) of its words, with sublinear counts
+    (1 + log count) scaled to unit L2 norm per doc, as tf-idf text classifiers do. A doc
+    without tokens has no features. No gradient flows back."""
+    if word_ngrams < 0 or any(n < 1 for n in char_ngrams) or not (word_ngrams or char_ngrams):
+        raise ValueError(
+            "extract_ngram_features needs word_ngrams >= 0 and char_ngrams >= 1, and at "
+            f"least one of them, got word_ngrams={word_ngrams}, char_ngrams={list(char_ngrams)}."
+        )
+    cache: Dict[int, numpy.ndarray] = {}
+    return Model(
+        "extract_ngram_features",
+        _forward,
+        attrs={
+            "word_ngrams": word_ngrams,
+            "char_ngrams": tuple(char_ngrams),
+            "attr": attr,
+            "cache": cache,
+        },
+    )
+
+
+def _doc_keys(model: Model, doc: Doc) -> numpy.ndarray:
+    ops, attr = model.ops, model.attrs["attr"]
+    ids: Ints2d = doc.to_array([attr]).reshape(-1).astype("uint64")
+    keys = [ids[:0]]
+    for n in range(1, model.attrs["word_ngrams"] + 1):
+        if len(ids) >= n:
+            keys.append(ids if n == 1 else ops.ngrams(n, ids))
+    sizes = model.attrs["char_ngrams"]
+    if sizes:
+        cache = model.attrs["cache"]
+        for key in ids.tolist():
+            if key not in cache:
+                cache[key] = char_ngram_keys(doc.vocab.strings[key], sizes)
+            keys.append(cache[key])
+    return numpy.concatenate(keys)
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool):
+    batch_keys, batch_vals = [], []
+    for doc in docs:
+        keys, counts = numpy.unique(_doc_keys(model, doc), return_counts=True)
+        vals = 1.0 + numpy.log(counts.astype("float32"))
+        if len(vals):
+            vals /= numpy.sqrt((vals**2).sum())
+        batch_keys.append(keys)
+        batch_vals.append(vals.astype("float32"))
+    lengths = model.ops.asarray1i([len(keys) for keys in batch_keys])
+    keys = model.ops.asarray(numpy.concatenate(batch_keys)) if docs else model.ops.alloc1i(0)
+    vals = model.ops.asarray1f(numpy.concatenate(batch_vals)) if docs else model.ops.alloc1f(0)
+
+    def backprop(_):
+        return []
+
+    return (keys, vals, lengths), backprop
+
+
+def subword_embed(
+    width: int, rows: int, char_ngrams: Sequence[int] = (3, 4, 5, 6), attr: int = LOWER, seed: int = 11
+) -> Model[List[Doc], List[Floats2d]]:
+    """Per-token vectors of ``width``: the mean of ``rows``-row hashed embeddings of the
+    word (by ``attr``) and of its character n-grams (n in ``char_ngrams``). Each distinct
+    word of a batch is embedded once; a repeated word's gradient is summed over its tokens."""
+    if width < 1 or rows < 1 or any(n < 1 for n in char_ngrams):
+        raise ValueError(
+            "subword_embed needs width >= 1, rows >= 1 and char_ngrams >= 1, got "
+            f"width={width}, rows={rows}, char_ngrams={list(char_ngrams)}."
+        )
+    embed = HashEmbed(nO=width, nV=rows, seed=seed)
+    return Model(
+        "subword-embed",
+        _subword_forward,
+        init=lambda model, X=None, Y=None: model.layers[0].initialize(),
+        layers=[embed],
+        dims={"nO": width},
+        attrs={"char_ngrams": tuple(char_ngrams), "attr": attr, "cache": {}},
+    )
+
+
+def _word_keys(model: Model, vocab, key: int) -> numpy.ndarray:
+    cache = model.attrs["cache"]
+    keys = cache.get(key)
+    if keys is None:
+        grams = char_ngram_keys(vocab.strings[key], model.attrs["char_ngrams"])
+        keys = cache[key] = numpy.concatenate([numpy.asarray([key], dtype="uint64"), grams])
+    return keys
+
+
+def _subword_forward(
+    model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
+    ops, embed = model.ops, model.layers[0]
+    lengths = [len(doc) for doc in docs]
+    width = model.get_dim("nO")
+    if sum(lengths) == 0:
+        return [ops.alloc2f(0, width) for _ in docs], lambda dYs: []
+    ids = numpy.concatenate([doc.to_array([model.attrs["attr"]]).reshape(-1) for doc in docs])
+    words, inverse = numpy.unique(ids, return_inverse=True)
+    word_keys = [_word_keys(model, docs[0].vocab, int(key)) for key in words]
+    n_keys = ops.asarray1i([len(keys) for keys in word_keys])
+    vectors, backprop_embed = embed(ops.asarray(numpy.concatenate(word_keys)), is_train)
+    word_vectors = ops.reduce_mean(vectors, n_keys)
+    index = ops.asarray1i(inverse.reshape(-1))
+    Ys = ops.unflatten(word_vectors[index], lengths)
+
+    def backprop(dYs: List[Floats2d]) -> List:
+        d_words = ops.alloc2f(len(word_keys), width)
+        ops.scatter_add(d_words, index, ops.flatten(dYs))
+        backprop_embed(ops.backprop_reduce_mean(d_words, n_keys))
+        return []
+
+    return Ys, backprop
