@@ -2,8 +2,8 @@
 
     python scripts/long_doc_memory.py N_TOKENS [N_TOKENS ...]
 
-For each length, in a fresh process: predict one doc of N tokens, then one training
-update on it; prints seconds and the growth of peak RSS over the initialized pipeline.
+For each length, in a fresh process: predict one doc of N tokens (over up to 7,919
+distinct words), then one training update on it; prints seconds and the growth of peak RSS over the initialized pipeline.
 """
 import os
 
@@ -30,7 +30,9 @@ def measure(n_tokens: int) -> None:
         for i, text in enumerate(["a good day", "a bad day"])
     ]
     optimizer = nlp.initialize(lambda: examples)
-    doc = nlp.make_doc(" ".join(["word", "other", "thing", "."] * (n_tokens // 4)))
+    # up to 7,919 distinct word types, as in a long real text (the subword and n-gram
+    # features are computed per distinct word)
+    doc = nlp.make_doc(" ".join(f"word{i % 7919}" for i in range(n_tokens)))
     base = peak_mb()
     start = time.perf_counter()
     nlp(doc)

@@ -58,3 +58,22 @@ def test_lm_factory_default_model_is_the_benchmarked_one():
 
     cfg = Config().from_disk(ROOT / "configs" / "lm.cfg", interpolate=False)
     assert cfg["components"]["rnn_lm"]["model"] == DEFAULT_MODEL
+
+
+@pytest.mark.parametrize(
+    "config,linear,embed",
+    [
+        ("configs/textcat.cfg", True, "subword-embed"),
+        ("configs/ablations/textcat_no_linear.cfg", False, "subword-embed"),
+        ("configs/ablations/textcat_hash_embed.cfg", True, "hashembed"),
+    ],
+)
+def test_textcat_ablations_build_what_they_claim(config, linear, embed):
+    """A model block is merged over the factory default's, so an ablation without the
+    linear model must say `linear_model = null` (omitting it would keep the default's)."""
+    from spacy.util import load_config, load_model_from_config
+
+    cfg = load_config(ROOT / config, overrides={"paths.train": "x", "paths.dev": "y"})
+    model = load_model_from_config(cfg, auto_fill=True).get_pipe("rnn_textcat").model
+    assert model.has_ref("linear_model") == linear
+    assert any(node.name == embed for node in model.get_ref("tok2vec").walk())

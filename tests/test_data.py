@@ -79,3 +79,25 @@ def test_real_tweeteval_tasks(name, sizes):
     for split, size in zip(("train", "val", "test"), sizes):
         items = list(read_tweeteval(path, split))
         assert len(items) == size
+
+
+def test_cross_validation_script_predicts_each_doc_once(task, tmp_path):
+    """scripts/cv_textcat.py (how the textcat settings were chosen) runs k folds and
+    scores the pooled out-of-fold predictions."""
+    import json
+
+    convert_tweeteval(task, tmp_path / "corpus")
+    out = tmp_path / "cv.json"
+    cmd = [
+        sys.executable, str(TESTS.parent / "scripts" / "cv_textcat.py"),
+        str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg"),
+        str(tmp_path / "corpus" / "train.spacy"), str(out), "--folds", "3",
+        "--set", "training.max_steps=5", "training.eval_frequency=5",
+        "components.rnn_textcat.model.length=1024",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    assert record["n_predicted"] == 9 and len(record["per_fold"]) == 3
+    assert 0 <= record["macro_f1"] <= 100
+    assert record["overrides"]["components.rnn_textcat.model.length"] == 1024
