@@ -81,3 +81,10 @@ def test_bad_values_raise_clear_errors():
         registry.architectures.get("spacy_rnn.CharRNNEmbed.v1")(max_chars=1)
     with pytest.raises(ValueError, match="at least one"):
         registry.architectures.get("spacy_rnn.ConcatEmbed.v1")()
+
+
+def test_saved_model_does_not_grow_with_the_words_it_has_seen(vocab):
+    model = make_char_embed()
+    size = len(model.to_bytes())
+    model.predict([Doc(vocab, words=[f"word{i}" for i in range(2000)])])
+    assert len(model.to_bytes()) == size

@@ -174,3 +174,15 @@ def test_default_wide_and_deep_model_grows_when_a_label_is_added(factory):
     model = textcat.model
     assert model.get_ref("output_layer").get_dim("nO") == len(LABELS) + 1
     assert model.get_ref("linear_model").get_dim("nO") == len(LABELS) + 1
+
+
+def test_saved_models_do_not_grow_with_the_words_they_have_seen():
+    """The n-gram keys of words are cached per process, not in the model's attrs (which
+    thinc saves)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_textcat", config={"model": {"tok2vec": {"embed": {"rows": 1000}},
+                                                   "linear_model": {"length": 1024}}})
+    train(nlp, make_examples(nlp), steps=1)
+    size = len(nlp.get_pipe("rnn_textcat").model.to_bytes())
+    nlp(" ".join(f"word{i}" for i in range(2000)))
+    assert len(nlp.get_pipe("rnn_textcat").model.to_bytes()) == size

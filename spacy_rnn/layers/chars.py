@@ -12,7 +12,8 @@ Data flow of ``char_rnn_embed``::
 Each distinct word is encoded once per batch; the gradient of a repeated word is the sum
 over its tokens (torch's indexing does that).
 """
-from typing import Callable, Dict, List, Tuple
+from functools import lru_cache
+from typing import Callable, List, Tuple
 
 import numpy
 import torch
@@ -62,19 +63,23 @@ def char_rnn_embed(
         forward,
         shims=[AveragingShim(CharRNN(nM, hidden_size, cell))],
         dims={"nO": 2 * hidden_size},
-        attrs={"dropout_rate": 0.0, "max_chars": max_chars, "byte_cache": {}},
+        attrs={"dropout_rate": 0.0, "max_chars": max_chars},
     )
 
 
 def _word_bytes(model: Model, doc_vocab, orth: int) -> numpy.ndarray:
-    cache: Dict[int, numpy.ndarray] = model.attrs["byte_cache"]
-    chars = cache.get(orth)
-    if chars is None:
-        data = doc_vocab.strings[orth].encode("utf8") or b" "
-        n = model.attrs["max_chars"]
-        if len(data) > n:
-            data = data[: n // 2] + data[-(n - n // 2) :]
-        chars = cache[orth] = numpy.frombuffer(data, dtype="uint8").astype("int64")
+    return _bytes_of(doc_vocab.strings[orth], model.attrs["max_chars"])
+
+
+@lru_cache(maxsize=100_000)
+def _bytes_of(word: str, max_chars: int) -> numpy.ndarray:
+    """A word's UTF-8 bytes (the first and last halves of a longer one), cached per
+    process and never saved with a model; read-only."""
+    data = word.encode("utf8") or b" "
+    if len(data) > max_chars:
+        data = data[: max_chars // 2] + data[-(max_chars - max_chars // 2) :]
+    chars = numpy.frombuffer(data, dtype="uint8").astype("int64")
+    chars.setflags(write=False)
     return chars
 
 

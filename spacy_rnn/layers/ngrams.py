@@ -8,7 +8,8 @@ the number of keys.
 is the mean of the hashed embeddings of the word and of its character n-grams
 (Bojanowski et al. 2017), so rare and unseen words share rows with the words they look like.
 """
-from typing import Callable, Dict, List, Sequence, Tuple
+from functools import lru_cache
+from typing import Callable, List, Sequence, Tuple
 
 import numpy
 from spacy.attrs import LOWER
@@ -23,10 +24,26 @@ Features = Tuple[Ints1d, Floats1d, Ints1d]
 def char_ngram_keys(word: str, sizes: Sequence[int]) -> numpy.ndarray:
     """The hashes of the character n-grams of ``<word>`` (``<`` and ``>`` mark its
     edges, so prefixes and suffixes are features of their own), for each n in
-    ``sizes``; a word shorter than n gives its whole marked form once."""
+    ``sizes``; a word shorter than n gives its whole marked form once. Read-only: the
+    result is cached (per process, for the 100,000 most recent words; never saved with a
+    model)."""
+    return _char_ngram_keys(word, tuple(sizes))
+
+
+@lru_cache(maxsize=100_000)
+def _char_ngram_keys(word: str, sizes: Tuple[int, ...]) -> numpy.ndarray:
     marked = f"<{word}>"
     grams = {marked[i : i + n] for n in sizes for i in range(max(1, len(marked) - n + 1))}
-    return numpy.asarray([hash_string("#c" + gram) for gram in sorted(grams)], dtype="uint64")
+    keys = numpy.asarray([hash_string("#c" + gram) for gram in sorted(grams)], dtype="uint64")
+    keys.setflags(write=False)
+    return keys
+
+
+@lru_cache(maxsize=100_000)
+def _subword_keys(word: str, key: int, sizes: Tuple[int, ...]) -> numpy.ndarray:
+    keys = numpy.concatenate([numpy.asarray([key], dtype="uint64"), _char_ngram_keys(word, sizes)])
+    keys.setflags(write=False)
+    return keys
 
 
 def extract_ngram_features(
@@ -41,16 +58,10 @@ def extract_ngram_features(
             "extract_ngram_features needs word_ngrams >= 0 and char_ngrams >= 1, and at "
             f"least one of them, got word_ngrams={word_ngrams}, char_ngrams={list(char_ngrams)}."
         )
-    cache: Dict[int, numpy.ndarray] = {}
     return Model(
         "extract_ngram_features",
         _forward,
-        attrs={
-            "word_ngrams": word_ngrams,
-            "char_ngrams": tuple(char_ngrams),
-            "attr": attr,
-            "cache": cache,
-        },
+        attrs={"word_ngrams": word_ngrams, "char_ngrams": tuple(char_ngrams), "attr": attr},
     )
 
 
@@ -61,13 +72,10 @@ def _doc_keys(model: Model, doc: Doc) -> numpy.ndarray:
     for n in range(1, model.attrs["word_ngrams"] + 1):
         if len(ids) >= n:
             keys.append(ids if n == 1 else ops.ngrams(n, ids))
-    sizes = model.attrs["char_ngrams"]
+    sizes = tuple(model.attrs["char_ngrams"])  # a list after a round trip
     if sizes:
-        cache = model.attrs["cache"]
-        for key in ids.tolist():
-            if key not in cache:
-                cache[key] = char_ngram_keys(doc.vocab.strings[key], sizes)
-            keys.append(cache[key])
+        strings = doc.vocab.strings
+        keys.extend(_char_ngram_keys(strings[key], sizes) for key in ids.tolist())
     return numpy.concatenate(keys)
 
 
@@ -108,17 +116,8 @@ def subword_embed(
         init=lambda model, X=None, Y=None: model.layers[0].initialize(),
         layers=[embed],
         dims={"nO": width},
-        attrs={"char_ngrams": tuple(char_ngrams), "attr": attr, "cache": {}},
+        attrs={"char_ngrams": tuple(char_ngrams), "attr": attr},
     )
-
-
-def _word_keys(model: Model, vocab, key: int) -> numpy.ndarray:
-    cache = model.attrs["cache"]
-    keys = cache.get(key)
-    if keys is None:
-        grams = char_ngram_keys(vocab.strings[key], model.attrs["char_ngrams"])
-        keys = cache[key] = numpy.concatenate([numpy.asarray([key], dtype="uint64"), grams])
-    return keys
 
 
 def _subword_forward(
@@ -131,7 +130,8 @@ def _subword_forward(
         return [ops.alloc2f(0, width) for _ in docs], lambda dYs: []
     ids = numpy.concatenate([doc.to_array([model.attrs["attr"]]).reshape(-1) for doc in docs])
     words, inverse = numpy.unique(ids, return_inverse=True)
-    word_keys = [_word_keys(model, docs[0].vocab, int(key)) for key in words]
+    strings, sizes = docs[0].vocab.strings, tuple(model.attrs["char_ngrams"])
+    word_keys = [_subword_keys(strings[key], key, sizes) for key in words.tolist()]
     n_keys = ops.asarray1i([len(keys) for keys in word_keys])
     vectors, backprop_embed = embed(ops.asarray(numpy.concatenate(word_keys)), is_train)
     word_vectors = ops.reduce_mean(vectors, n_keys)
