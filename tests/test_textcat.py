@@ -206,6 +206,21 @@ def test_long_doc_is_encoded_in_windows():
     numpy.testing.assert_allclose(whole, numpy.concatenate(parts), atol=1e-6)
 
 
+def test_default_model_classifies_a_long_doc_of_many_words():
+    """The factory default (subword embeddings + n-gram linear model, window 256) on a
+    20,000-token doc over 5,000 distinct words: defined scores, the same as when the doc
+    is in a batch with a short one."""
+    nlp = spacy.blank("en")
+    textcat = nlp.add_pipe("rnn_textcat")
+    train(nlp, make_examples(nlp), steps=1)
+    doc = nlp.make_doc(" ".join(f"word{i % 5000}" for i in range(20000)))
+    scores = textcat.predict([doc])
+    assert scores.shape == (1, 3) and numpy.isfinite(scores).all()
+    assert sum(scores[0]) == pytest.approx(1.0, abs=1e-5)
+    batched = textcat.predict([nlp.make_doc("short one"), doc])
+    numpy.testing.assert_allclose(batched[1], scores[0], atol=1e-5)
+
+
 def test_multilabel_threshold_is_used_by_the_scorer():
     nlp = make_nlp("rnn_textcat_multilabel", threshold=0.5)
     examples = make_examples(nlp, multilabel=True)
