@@ -35,10 +35,15 @@ def test_gpu_trained_tagger_loads_and_predicts_on_cpu(gpu, tiny_examples, tiny_d
     assert isinstance(cpu_nlp.get_pipe("rnn_tagger").model.predict([cpu_nlp.make_doc("a b")])[0], numpy.ndarray)
 
 
-def test_gpu_trained_textcat_loads_and_scores_on_cpu(gpu, tmp_path):
+# the default model (subword embeddings, n-gram linear model, branch dropout), made small
+SMALL_DEFAULT = {"tok2vec": {"embed": {"rows": 1000}}, "linear_model": {"length": 1024}}
+
+
+@pytest.mark.parametrize("model", ["small_rnn", "default"])
+def test_gpu_trained_textcat_loads_and_scores_on_cpu(gpu, tmp_path, model):
     from test_textcat import TEXTS, make_examples, make_nlp, train
 
-    nlp = make_nlp()
+    nlp = make_nlp() if model == "small_rnn" else make_nlp(model=SMALL_DEFAULT)
     train(nlp, make_examples(nlp))
     texts = [t for t, _ in TEXTS] + [""]
     gpu_cats = [d.cats for d in nlp.pipe(texts)]
