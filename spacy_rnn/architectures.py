@@ -253,8 +253,9 @@ def RNNTextCat_v1(
     bidirectional: whether the token vectors are ``[forward; backward]`` halves, for
         ``"last"``; read from an ``RNNEncoder`` when null.
     linear_model: optional sparse linear model whose scores are added to the logits
-        ("wide & deep"), e.g. ``spacy.TextCatBOW.v3`` with ``no_output_layer = true``
-        and the same ``exclusive_classes``. Labels cannot be added after initialize then.
+        ("wide & deep"), e.g. ``spacy_rnn.NgramBOW.v1`` or ``spacy.TextCatBOW.v3`` with
+        ``no_output_layer = true`` and the same ``exclusive_classes``. Labels can be added
+        after initialize if the linear model can grow (those two can).
     branch_dropout: with a ``linear_model``, the probability that a training doc is
         scored by the RNN alone, and the same that it is scored by the linear model
         alone (at most 0.5), so that neither leans on the other.
