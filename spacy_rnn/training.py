@@ -3,6 +3,8 @@ import math
 
 from thinc.api import Model
 
+from .shims import torch_parameters
+
 
 def clip_gradients(model: Model, max_norm: float) -> float:
     """Scale all gradients of ``model`` so that their global L2 norm is at most
@@ -21,7 +23,7 @@ def clip_gradients(model: Model, max_norm: float) -> float:
         p.grad
         for node in model.walk()
         for shim in node.shims
-        for p in shim._model.parameters()
+        for p in torch_parameters(shim)
         if p.grad is not None
     ]
     sq = sum(float((g * g).sum()) for g in thinc_grads)

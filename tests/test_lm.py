@@ -151,25 +151,45 @@ def test_long_doc_is_scored_in_bounded_windows(trained_nlp):
     assert all(t._.surprisal is not None and math.isfinite(t._.surprisal) for t in doc[-50:])
 
 
+def _training_logprobs(nlp, drop):
+    """The log-probabilities of one training forward pass at dropout ``drop``."""
+    from thinc.api import set_dropout_rate
+
+    lm = nlp.get_pipe("rnn_lm")
+    batch = lm._batch(lm._sequences([nlp.make_doc(t) for t in TEXTS]))
+    set_dropout_rate(lm.model, drop)
+    out, _ = lm.model.begin_update(batch)
+    return numpy.concatenate(out.logprobs)
+
+
 def test_training_dropout_reaches_the_torch_module():
-    nlp = make_nlp()
+    no_regularisers = dict(embed_dropout=0.0, input_dropout=0.0, hidden_dropout=0.0, weight_dropout=0.0)
+    nlp = make_nlp(small_model(**no_regularisers))
     examples = examples_for(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    nlp.update(examples, sgd=optimizer, drop=0.3)
-    assert module_of(nlp).output_dropout == pytest.approx(0.3)
-    nlp(TEXTS[0])
-    assert module_of(nlp).output_dropout == 0.0 and not module_of(nlp).training
+    nlp.initialize(lambda: examples)
+    spacy.util.fix_random_seed(0)
+    no_drop = [_training_logprobs(nlp, 0.0) for _ in range(2)]
+    numpy.testing.assert_array_equal(no_drop[0], no_drop[1])
+    dropped = [_training_logprobs(nlp, 0.3) for _ in range(2)]
+    assert not numpy.allclose(dropped[0], dropped[1]) and not numpy.allclose(dropped[0], no_drop[0])
+    lm = nlp.get_pipe("rnn_lm")
+    before = [t._.surprisal for t in nlp(TEXTS[0])]  # prediction: no dropout
+    assert [t._.surprisal for t in nlp(TEXTS[0])] == before
+    assert numpy.allclose(
+        -numpy.asarray(before) * math.log(2), no_drop[0][: len(before)], atol=1e-5
+    ), "prediction scores equal a training pass without dropout"
+    assert lm.model.attrs["dropout_rate"] == 0.3
 
 
 def test_regularisers_change_training_outputs_only():
     nlp = make_nlp(small_model(embed_dropout=0.2, input_dropout=0.3, hidden_dropout=0.3, weight_dropout=0.5))
     examples = examples_for(nlp)
     nlp.initialize(lambda: examples)
+    runs = [_training_logprobs(nlp, 0.0) for _ in range(2)]
+    assert not numpy.allclose(runs[0], runs[1])
     lm = nlp.get_pipe("rnn_lm")
-    seqs = lm._sequences([eg.reference for eg in examples])
-    runs = [lm._run(seqs, train_scale=0.0) for _ in range(2)]
-    assert not numpy.allclose(numpy.concatenate(runs[0]), numpy.concatenate(runs[1]))
-    preds = [numpy.concatenate(lm._run(seqs)) for _ in range(2)]
+    batch = lm._batch(lm._sequences([eg.reference for eg in examples]))
+    preds = [numpy.concatenate(lm.model.predict(batch).logprobs) for _ in range(2)]
     numpy.testing.assert_array_equal(preds[0], preds[1])
     module = module_of(nlp)
     assert module.decoder.weight is module.embed.weight
@@ -289,3 +309,36 @@ def test_scorer_selects_the_lowest_perplexity():
     assert scores["lm_loss"] == pytest.approx(8 / 5)
     assert scores["lm_ppl"] == pytest.approx(math.exp(8 / 5))
     assert scores["lm_score"] == pytest.approx(math.exp(-8 / 5))
+
+
+def test_scores_of_a_long_doc_do_not_depend_on_the_batch():
+    """Regression: a doc longer than bptt in a batch not sorted longest first got the
+    carried state of another doc (torch and our code both reordered the states)."""
+    nlp = make_nlp(small_model(num_layers=1, proj_size=0, hidden_size=32), bptt=5)
+    nlp.initialize(lambda: examples_for(nlp))
+    long, longer, short = " ".join(TEXTS), " ".join(TEXTS * 3), TEXTS[1]
+    alone = [t._.surprisal for t in nlp(long)]
+    for batch in ([long, longer], [longer, long], [short, long, longer], [longer, short, long]):
+        doc = next(d for d in nlp.pipe(batch) if d.text == long)
+        numpy.testing.assert_allclose([t._.surprisal for t in doc], alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dropouts", [0.0, 0.3])
+def test_windows_recomputed_in_the_backward_pass_give_the_same_gradients(dropouts):
+    """Windows after the first are checkpointed (recomputed while back-propagating, with
+    the same dropout masks): the gradients equal those of keeping every window's graph."""
+    from spacy_rnn.modules.lm import RNNLM
+
+    module = RNNLM(12, embed_size=8, hidden_size=8, num_layers=2, embed_dropout=dropouts,
+                   input_dropout=dropouts, hidden_dropout=dropouts, weight_dropout=dropouts)
+    ids = [torch.tensor([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3]), torch.tensor([5, 6]), torch.tensor([4, 4, 4, 4, 4, 4])]
+    grads = []
+    for checkpointed in (True, False):
+        module.checkpoint_windows = checkpointed
+        module.zero_grad()
+        torch.manual_seed(0)
+        flat, _ = module(ids, bptt=3, output_dropout=dropouts)
+        flat.sum().backward()
+        grads.append([p.grad.clone() for p in module.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)

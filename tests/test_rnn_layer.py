@@ -79,7 +79,6 @@ def test_training_dropout_reaches_torch_module():
     Xs = make_inputs([20, 11])
     set_dropout_rate(layer, 0.5)
     Y1, _ = layer.begin_update(Xs)
-    assert layer.shims[0]._model.io_dropout.p == 0.5
     Y2, _ = layer.begin_update(Xs)
     assert not numpy.allclose(Y1[0], Y2[0])
     # prediction never drops
@@ -87,6 +86,16 @@ def test_training_dropout_reaches_torch_module():
     set_dropout_rate(layer, 0.0)
     Y3, _ = layer.begin_update(Xs)
     numpy.testing.assert_allclose(Y3[0], layer.predict(Xs)[0], atol=1e-6)
+    # about half of the outputs are zeroed at rate 0.5 (inputs are dropped too)
+    assert 0.3 < float((Y1[0] == 0).mean()) < 0.7
+
+
+@pytest.mark.parametrize("drop", [1.0, 1.5, -0.5])
+def test_bad_training_dropout_names_the_setting(drop):
+    layer = make_layer("lstm")
+    set_dropout_rate(layer, drop)
+    with pytest.raises(ValueError, match=r"drop.*\[training\] dropout"):
+        layer.begin_update(make_inputs([4]))
 
 
 def _train_steps(layer, optimizer, n=3):

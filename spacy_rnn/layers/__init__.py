@@ -1,3 +1,2 @@
-from .rnn import PackedRNN, RNNShim, rnn, rnn_output_width
-
-__all__ = ["PackedRNN", "RNNShim", "rnn", "rnn_output_width"]
+"""thinc layers, one per module: each wraps a torch module of ``spacy_rnn.modules`` or
+works on thinc arrays and spaCy docs directly."""

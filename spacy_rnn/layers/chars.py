@@ -1,11 +1,11 @@
-"""Character-level word embeddings: a bidirectional RNN over the UTF-8 bytes of each word
-(Plank et al. 2016; Lample et al. 2016), as a thinc layer over docs.
+"""Character-level word embeddings (Plank et al. 2016; Lample et al. 2016): the thinc
+layer over ``spacy_rnn.modules.chars.CharRNN``.
 
 Data flow of ``char_rnn_embed``::
 
     List[Doc] -> the batch's distinct words (by ORTH) -> their bytes, at most
       max_chars (the first and last max_chars/2 of a longer word)
-      -> torch: byte embeddings (nM) -> packed bidirectional RNN -> final states
+      -> torch: CharRNN (byte embeddings, packed bidirectional RNN, final states)
       -> one (n_words, 2 * hidden_size) tensor -> rows gathered per token
     -> List[Floats2d]  (one (len(doc), 2 * hidden_size) array per doc)
 
@@ -21,30 +21,9 @@ from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from .rnn import AveragingShim, PackedRNN
-
-N_BYTES = 256
-
-
-class CharRNN(torch.nn.Module):
-    """Byte embeddings + packed RNN; a word's vector is the forward RNN's last state and,
-    when bidirectional, the backward RNN's first state."""
-
-    def __init__(self, nM: int, hidden_size: int, cell: str = "lstm", bidirectional: bool = True):
-        super().__init__()
-        self.embed = torch.nn.Embedding(N_BYTES, nM)
-        self.rnn = PackedRNN(cell, nM, hidden_size, bidirectional=bidirectional)
-        self.hidden_size = hidden_size
-        self.bidirectional = bidirectional
-
-    def forward(self, chars: torch.Tensor, lengths: List[int], index: torch.Tensor) -> torch.Tensor:
-        states = self.rnn(self.embed(chars), lengths)  # (sum(lengths), H or 2H)
-        ends = torch.as_tensor(numpy.cumsum(lengths), device=states.device)
-        words = states[ends - 1, : self.hidden_size]
-        if self.bidirectional:
-            starts = ends - torch.as_tensor(lengths, device=states.device)
-            words = torch.cat([words, states[starts, self.hidden_size :]], dim=1)
-        return words[index]
+from ..modules.chars import CharRNN
+from ..shims import AveragingShim
+from .dropout import training_dropout
 
 
 def char_rnn_embed(
@@ -65,10 +44,6 @@ def char_rnn_embed(
         dims={"nO": 2 * hidden_size},
         attrs={"dropout_rate": 0.0, "max_chars": max_chars},
     )
-
-
-def _word_bytes(model: Model, doc_vocab, orth: int) -> numpy.ndarray:
-    return _bytes_of(doc_vocab.strings[orth], model.attrs["max_chars"])
 
 
 @lru_cache(maxsize=100_000)
@@ -92,14 +67,13 @@ def forward(model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: 
         return [ops.alloc2f(0, nO) for _ in docs], lambda dYs: []
     orths = numpy.concatenate([doc.to_array("ORTH") for doc in docs if len(doc)])
     uniq, index = numpy.unique(orths, return_inverse=True)
-    vocab = docs[0].vocab
-    words = [_word_bytes(model, vocab, int(orth)) for orth in uniq]
+    strings = docs[0].vocab.strings
+    words = [_bytes_of(strings[int(orth)], model.attrs["max_chars"]) for orth in uniq]
     device = shim.device
     chars = torch.from_numpy(numpy.concatenate(words)).to(device)
     index_t = torch.from_numpy(index.reshape(-1).astype("int64")).to(device)
-    rnn = shim._model.rnn
-    rnn.io_dropout.p = float(model.attrs["dropout_rate"]) if is_train else 0.0
-    args = ArgsKwargs(args=(chars, [len(w) for w in words], index_t), kwargs={})
+    rate = training_dropout(model) if is_train else 0.0
+    args = ArgsKwargs(args=(chars, [len(w) for w in words], index_t), kwargs={"dropout": rate})
     Yt, torch_backprop = shim(args, is_train)
     Ys = ops.unflatten(torch2xp(Yt, ops=ops), lengths)
 

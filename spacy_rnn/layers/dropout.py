@@ -12,8 +12,23 @@ from thinc.types import Floats2d
 
 
 def _check_rate(name: str, rate: float) -> None:
-    if not 0.0 <= rate < 1.0:
+    if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {rate!r}.")
+
+
+def training_dropout(model: Model) -> float:
+    """The dropout rate spaCy gave ``model`` for this update (``attrs["dropout_rate"]``,
+    set by ``set_dropout_rate`` from ``nlp.update(drop=...)`` / ``[training] dropout``),
+    checked: a ValueError names the setting when it is outside [0, 1)."""
+    rate = model.attrs.get("dropout_rate", 0.0)
+    if rate is None:
+        return 0.0
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+        raise ValueError(
+            f"The training dropout rate must be in [0, 1), got {rate!r}: check "
+            "nlp.update(drop=...) or [training] dropout in the config."
+        )
+    return float(rate)
 
 
 def fixed_dropout(rate: float) -> Model[Floats2d, Floats2d]:

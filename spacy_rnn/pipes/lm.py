@@ -19,7 +19,7 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
-from ..layers.lm import EOS, UNK, LMBatch, select_state
+from ..layers.lm import EOS, UNK, LMBatch
 from ..training import clip_gradients
 
 UNK_TEXT, EOS_TEXT = "<unk>", "<eos>"
@@ -174,6 +174,7 @@ class RNNLanguageModel(TrainablePipe):
         self.max_grad_norm = max_grad_norm
         self._make_doc = make_doc
         self._index: Dict[str, int] = {}
+        self.model.attrs["bptt"] = bptt
 
     # vocabulary -----------------------------------------------------------------
     @property
@@ -209,39 +210,8 @@ class RNNLanguageModel(TrainablePipe):
             )
 
     # scoring ----------------------------------------------------------------------
-    def _run(self, seqs: List[Sequence_], *, train_scale: Optional[float] = None) -> List[numpy.ndarray]:
-        """Log-probabilities of each sequence's targets (its ids, then <eos>), reading
-        windows of ``bptt`` positions and carrying states forward. With ``train_scale``
-        the gradient of ``-train_scale * sum(log-probabilities)`` is back-propagated
-        window by window (truncated BPTT), so memory stays bounded."""
-        bptt = self.bptt
-        streams = [
-            (numpy.concatenate([[EOS], ids]), numpy.concatenate([ids, [EOS]])) for _, _, ids in seqs
-        ]
-        n_windows = [math.ceil(len(inp) / bptt) for inp, _ in streams]
-        pieces: List[List[numpy.ndarray]] = [[] for _ in streams]
-        states, previous = None, []
-        ops = self.model.ops
-        for k in range(max(n_windows, default=0)):
-            active = [i for i, n in enumerate(n_windows) if n > k]
-            if k > 0:
-                position = {i: j for j, i in enumerate(previous)}
-                states = select_state(states, [position[i] for i in active])
-            window = slice(k * bptt, (k + 1) * bptt)
-            batch = LMBatch(
-                inputs=[ops.asarray1i(streams[i][0][window]) for i in active],
-                targets=[ops.asarray1i(streams[i][1][window]) for i in active],
-                states=states,
-            )
-            if train_scale is None:
-                out = self.model.predict(batch)
-            else:
-                out, backprop = self.model.begin_update(batch)
-                backprop([ops.alloc1f(len(lp)) - train_scale for lp in out.logprobs])
-            for j, i in enumerate(active):
-                pieces[i].append(ops.to_numpy(out.logprobs[j]))
-            states, previous = out.states, active
-        return [numpy.concatenate(p) if p else numpy.zeros(0, dtype="f") for p in pieces]
+    def _batch(self, seqs: List[Sequence_], next_logprobs: bool = False) -> LMBatch:
+        return LMBatch([self.model.ops.asarray1i(ids) for _, _, ids in seqs], next_logprobs)
 
     def predict(self, docs: Iterable[Doc]):
         """Per doc, a list of ``(token positions, log-probabilities)`` per sequence; the
@@ -249,10 +219,11 @@ class RNNLanguageModel(TrainablePipe):
         docs = list(docs)
         self._require_trained()
         seqs = self._sequences(docs)
-        logprobs = self._run(seqs) if seqs else []
+        logprobs = self.model.predict(self._batch(seqs)).logprobs if seqs else []
         out: List[list] = [[] for _ in docs]
+        to_numpy = self.model.ops.to_numpy
         for (i, positions, _), lp in zip(seqs, logprobs):
-            out[i].append((positions, lp))
+            out[i].append((positions, to_numpy(lp)))
         return out
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
@@ -290,10 +261,12 @@ class RNNLanguageModel(TrainablePipe):
             return losses
         n_targets = sum(len(ids) + 1 for _, _, ids in seqs)
         set_dropout_rate(self.model, drop)
-        logprobs = self._run(seqs, train_scale=1.0 / n_targets)
-        loss = -float(sum(lp.sum() for lp in logprobs)) / n_targets
+        out, backprop = self.model.begin_update(self._batch(seqs))
+        loss = -float(sum(float(lp.sum()) for lp in out.logprobs)) / n_targets
         if not math.isfinite(loss):
             raise ValueError(f"rnn_lm '{self.name}': the loss is {loss} (the model diverged).")
+        ops = self.model.ops
+        backprop([ops.alloc1f(len(lp)) - 1.0 / n_targets for lp in out.logprobs])
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
@@ -389,18 +362,18 @@ class RNNLanguageModel(TrainablePipe):
                 "model (not in its vocabulary); use words it was trained on."
             )
         rng = numpy.random.RandomState(seed)
-        inputs = numpy.concatenate([[EOS], ids]).astype("int64")
-        out = self.model.predict(LMBatch([self.model.ops.asarray1i(inputs)], [self.model.ops.asarray1i(inputs)]))
+        ops = self.model.ops
+        context = [int(i) for i in ids]
         words = []
         for _ in range(max_tokens):
-            logp = self.model.ops.to_numpy(out.last[0]).astype("float64")
+            out = self.model.predict(LMBatch([ops.asarray1i(context)], next_logprobs=True))
+            logp = ops.to_numpy(out.next_logprobs[0]).astype("float64")
             next_id = self._choose(logp, temperature, top_k, top_p, greedy, rng)
             if next_id == EOS and stop_at_eos:
                 break
             if next_id != EOS:
                 words.append(self.cfg["words"][next_id])
-            step = self.model.ops.asarray1i([next_id])
-            out = self.model.predict(LMBatch([step], [step], states=out.states))
+            context.append(next_id)  # a sentence end is read on, as in training's first input
         return " ".join([t.text for t in tokens] + words)
 
     @staticmethod
