@@ -31,6 +31,7 @@ from .layers.pooling import pool_mean
 from .layers.pooling import pooling as pooling_layer
 from .layers.lm import rnn_lm
 from .layers.ngrams import extract_ngram_features, subword_embed
+from .layers.pieces import per_token_in_pieces, piece_length, pooled_in_pieces
 from .layers.rnn import rnn
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
@@ -78,6 +79,10 @@ def RNNEncoder_v1(
     model.name = f"rnn-encoder({cell})"
     model.set_ref("embed", embed)
     model.set_ref("encoder", encoder)
+    # what models above read (spacy_rnn.RNNTagger.v1, RNNTextCat.v1): the window, which
+    # makes reading a long doc in pieces exact, and the [forward; backward] layout
+    model.attrs["window"] = window
+    model.attrs["bidirectional"] = bidirectional
     return model
 
 
@@ -125,8 +130,18 @@ def RNNTagger_v1(
     """An RNN transducer: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) then a
     softmax over the labels for every token. Out: one ``(len(doc), n_labels)`` array
     of probabilities per doc. ``nO`` is inferred from the labels at initialize.
+
+    When ``tok2vec`` reads docs in windows (``RNNEncoder.v1`` with ``window > 0``), a doc
+    much longer than the window is tagged in pieces at prediction, with the same result
+    and bounded memory (``spacy_rnn.layers.pieces``).
     """
-    return build_tagger_model(tok2vec, nO, normalize=True)
+    model = build_tagger_model(tok2vec, nO, normalize=True)
+    window = tok2vec.attrs.get("window", 0)
+    tok2vec_layer, head = model.layers
+    pieced = per_token_in_pieces(tok2vec_layer, head, piece_length(window) if window else 0)
+    for name in model.ref_names:
+        pieced.set_ref(name, model.get_ref(name))
+    return pieced
 
 
 def _width(tok2vec: Model, arch: str) -> int:
@@ -197,6 +212,7 @@ def _classifier(
         model.set_ref("output_layer", output_layer)
         model.set_ref("linear_model", linear_model)
         model.attrs["multi_label"] = not exclusive_classes
+        model.attrs["scores_empty_docs"] = True
         if "resize_output" in linear_model.attrs:
             model.attrs["resize_output"] = partial(
                 _resize_wide_and_deep, resizable_layer=resizable_layer, linear_model=linear_model
@@ -215,6 +231,7 @@ def _classifier(
     model.set_ref("output_layer", output_layer)
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     model.attrs["multi_label"] = not exclusive_classes
+    model.attrs["scores_empty_docs"] = True
     if nO is not None:
         model.set_dim("nO", nO)
     return model
@@ -263,16 +280,20 @@ def RNNTextCat_v1(
     width = _width(tok2vec, "spacy_rnn.RNNTextCat.v1")
     names = [pooling] if isinstance(pooling, str) else list(pooling)
     if bidirectional is None:
-        if tok2vec.has_ref("encoder") and tok2vec.get_ref("encoder").shims:
-            bidirectional = bool(tok2vec.get_ref("encoder").shims[0].cfg["bidirectional"])
+        if "bidirectional" in tok2vec.attrs:
+            bidirectional = bool(tok2vec.attrs["bidirectional"])
         elif "last" in names:
             raise ValueError(
                 "spacy_rnn.RNNTextCat.v1: pooling 'last' needs to know whether the token "
                 "vectors come from a bidirectional RNN; set bidirectional = true/false."
             )
     pool = pooling_layer(names, width, bidirectional=bool(bidirectional))
+    window = tok2vec.attrs.get("window", 0)
+    features = pooled_in_pieces(
+        tok2vec, pool, names, bidirectional=bool(bidirectional), piece=piece_length(window) if window else 0
+    )
     model = _classifier(
-        chain(tok2vec, pool),
+        features,
         width * len(names),
         exclusive_classes=exclusive_classes,
         depth=1 if hidden_width else 0,
@@ -390,5 +411,6 @@ def NgramBOW_v1(
     model.name = "ngram-bow"
     model.set_ref("output_layer", sparse_linear)
     model.attrs["multi_label"] = not exclusive_classes
+    model.attrs["scores_empty_docs"] = True  # no features: the bias alone
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     return model

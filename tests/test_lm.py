@@ -251,10 +251,15 @@ def test_bad_input(trained_nlp):
     with pytest.raises(ValueError, match="every word of the prompt .* unknown"):
         lm.generate("zebra quantum")
     assert lm.generate("", greedy=True)  # no prompt: start of a sentence
+    nan, inf = float("nan"), float("inf")
     for kwargs, name in [({"temperature": 0}, "temperature"), ({"temperature": -1.0}, "temperature"),
-                         ({"top_k": 0}, "top_k"), ({"top_p": 0.0}, "top_p"), ({"top_p": 1.5}, "top_p")]:
+                         ({"temperature": nan}, "temperature"), ({"temperature": inf}, "temperature"),
+                         ({"top_k": 0}, "top_k"), ({"top_k": True}, "top_k"), ({"top_p": 0.0}, "top_p"),
+                         ({"top_p": 1.5}, "top_p"), ({"top_p": nan}, "top_p"), ({"max_tokens": -1}, "max_tokens")]:
         with pytest.raises(ValueError, match=name):
             lm.generate("the", **kwargs)
+    with pytest.raises(TypeError, match="prompt must be a str or a Doc"):
+        lm.generate(None)
 
 
 def test_untrained_component_raises_clear_errors():

@@ -356,3 +356,54 @@ def test_wide_and_deep_with_a_linear_model(factory, tmp_path):
     assert numpy.abs(linear.predict([nlp.make_doc(TEXTS[0][0])])).sum() > 0  # it was trained
     nlp.to_disk(tmp_path / "model")
     assert [d.cats for d in spacy.load(tmp_path / "model").pipe(texts)] == expected
+
+
+@pytest.mark.parametrize("pooling", [("last", "max", "mean"), ("attention",)])
+def test_a_long_doc_is_classified_in_pieces_with_the_same_scores(pooling):
+    """With a windowed encoder, a doc longer than a piece is encoded as pieces and pooled
+    from their partial statistics: the same scores as reading it whole."""
+    nlp = make_nlp(model=small_model(pooling=pooling, window=4))
+    train(nlp, make_examples(nlp), steps=5)
+    model = nlp.get_pipe("rnn_textcat").model
+    pieced_node = next(node for node in model.walk() if node.attrs.get("piece"))
+    assert pieced_node.attrs["piece"] == 1024
+    words = " ".join(t for t, _ in TEXTS).split() * 40  # ~3,000 tokens
+    docs = [nlp.make_doc(" ".join(words)), nlp.make_doc(TEXTS[0][0])]
+    pieced = model.predict(docs)
+    pieced_node.attrs["piece"] = 0  # read whole
+    numpy.testing.assert_allclose(pieced, model.predict(docs), atol=1e-6)
+
+
+SPACY_MODELS = {
+    "bow_bigrams": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 2,
+                    "no_output_layer": False},
+    "reduce": {"@architectures": "spacy.TextCatReduce.v1", "exclusive_classes": True, "use_reduce_first": False,
+               "use_reduce_last": False, "use_reduce_max": False, "use_reduce_mean": True,
+               "tok2vec": {"@architectures": "spacy.HashEmbedCNN.v2", "pretrained_vectors": None, "width": 16,
+                           "depth": 1, "embed_size": 200, "window_size": 1, "maxout_pieces": 2,
+                           "subword_features": True}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPACY_MODELS))
+def test_spacy_architectures_give_empty_docs_a_defined_score_in_any_batch(name):
+    """Regression (found by spaCy's own test suite): spaCy's models fail on empty docs,
+    which our predict used to pass them."""
+    nlp = make_nlp(model=SPACY_MODELS[name])
+    train(nlp, make_examples(nlp), steps=3)
+    alone = nlp("").cats
+    assert alone == {label: 0.0 for label in LABELS}
+    docs = list(nlp.pipe(["", "so happy today", "", "I hate this"]))
+    assert docs[0].cats == alone and docs[2].cats == alone
+    assert docs[1].cats == pytest.approx(nlp("so happy today").cats, abs=1e-6)
+    assert sum(docs[1].cats.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("factory", ["rnn_textcat", "rnn_textcat_multilabel"])
+def test_unknown_labels_are_rejected_at_initialize(factory):
+    """Both components check the training labels against the given labels when they
+    are initialized (rnn_textcat used to wait for the first update)."""
+    nlp = make_nlp(factory)
+    examples = make_examples(nlp, multilabel=factory.endswith("multilabel"))
+    with pytest.raises(ValueError, match="the training data has the label 'sadness'"):
+        nlp.get_pipe(factory).initialize(lambda: examples, nlp=nlp, labels=["anger", "joy"])

@@ -65,24 +65,36 @@ def extract_ngram_features(
     )
 
 
-def _doc_keys(model: Model, doc: Doc) -> numpy.ndarray:
+def _doc_key_counts(model: Model, doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The doc's distinct feature keys and how often each occurs. Character n-grams are
+    taken once per distinct word and weighted by the word's count, so memory follows the
+    doc's vocabulary, not its length."""
     ops, attr = model.ops, model.attrs["attr"]
-    ids: Ints2d = doc.to_array([attr]).reshape(-1).astype("uint64")
-    keys = [ids[:0]]
-    for n in range(1, model.attrs["word_ngrams"] + 1):
+    ids = doc.to_array([attr]).reshape(-1).astype("uint64")
+    words, word_counts = numpy.unique(ids, return_counts=True)
+    keys, weights = [words], [word_counts]
+    for n in range(2, model.attrs["word_ngrams"] + 1):
         if len(ids) >= n:
-            keys.append(ids if n == 1 else ops.ngrams(n, ids))
+            grams = numpy.asarray(ops.ngrams(n, ids), dtype="uint64")
+            keys.append(grams)
+            weights.append(numpy.ones(len(grams), dtype="int64"))
+    if model.attrs["word_ngrams"] < 1:
+        keys, weights = [words[:0]], [word_counts[:0]]
     sizes = tuple(model.attrs["char_ngrams"])  # a list after a round trip
-    if sizes:
+    if sizes and len(words):
         strings = doc.vocab.strings
-        keys.extend(_char_ngram_keys(strings[key], sizes) for key in ids.tolist())
-    return numpy.concatenate(keys)
+        grams = [_char_ngram_keys(strings[key], sizes) for key in words.tolist()]
+        keys.extend(grams)
+        weights.extend(numpy.full(len(g), c, dtype="int64") for g, c in zip(grams, word_counts.tolist()))
+    uniq, inverse = numpy.unique(numpy.concatenate(keys), return_inverse=True)
+    counts = numpy.bincount(inverse.reshape(-1), weights=numpy.concatenate(weights), minlength=len(uniq))
+    return uniq, counts
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
     batch_keys, batch_vals = [], []
     for doc in docs:
-        keys, counts = numpy.unique(_doc_keys(model, doc), return_counts=True)
+        keys, counts = _doc_key_counts(model, doc)
         vals = 1.0 + numpy.log(counts.astype("float32"))
         if len(vals):
             vals /= numpy.sqrt((vals**2).sum())

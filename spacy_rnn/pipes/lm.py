@@ -20,7 +20,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from ..layers.lm import EOS, UNK, LMBatch
-from ..training import clip_gradients
+from .base import RNNPipe, check_max_grad_norm
 
 UNK_TEXT, EOS_TEXT = "<unk>", "<eos>"
 
@@ -135,11 +135,13 @@ def make_rnn_lm(
 Sequence_ = Tuple[int, numpy.ndarray, numpy.ndarray]
 
 
-class RNNLanguageModel(TrainablePipe):
+class RNNLanguageModel(RNNPipe, TrainablePipe):
     """Scores docs with an RNN language model and generates text. Each doc, or each
     sentence where the doc has sentence boundaries, is read from a fresh state, and the
     end-of-sentence symbol is predicted after it. Whitespace tokens are skipped (their
     surprisal is None)."""
+
+    factory_name = "rnn_lm"
 
     def __init__(
         self,
@@ -160,8 +162,6 @@ class RNNLanguageModel(TrainablePipe):
                 raise ValueError(f"rnn_lm: {option} must be an integer >= {low}, got {value!r}.")
         if max_size == 1 or max_size == 2:
             raise ValueError("rnn_lm: max_size must be 0 (no limit) or > 2 (<unk> and <eos> are included).")
-        if max_grad_norm < 0:
-            raise ValueError(f"rnn_lm: max_grad_norm must be >= 0, got {max_grad_norm}.")
         _register_extensions()
         self.vocab = vocab
         self.model = model
@@ -171,8 +171,8 @@ class RNNLanguageModel(TrainablePipe):
         self.cfg = {"min_freq": min_freq, "max_size": max_size, "lowercase": lowercase, "words": []}
         # taken from the config each time the pipeline is created or loaded
         self.bptt = bptt
-        self.max_grad_norm = max_grad_norm
-        self._make_doc = make_doc
+        self.max_grad_norm = check_max_grad_norm("rnn_lm", max_grad_norm)
+        self.make_doc = make_doc
         self._index: Dict[str, int] = {}
         self.model.attrs["bptt"] = bptt
 
@@ -185,7 +185,8 @@ class RNNLanguageModel(TrainablePipe):
     def _key(self, token: Token) -> str:
         return token.lower_ if self.cfg["lowercase"] else token.text
 
-    def _ids(self, tokens: Iterable[Token]) -> numpy.ndarray:
+    def ids(self, tokens: Iterable[Token]) -> numpy.ndarray:
+        """The vocabulary ids of ``tokens`` (``<unk>`` for words outside it)."""
         if len(self._index) != len(self.cfg["words"]):
             self._index = {word: i for i, word in enumerate(self.cfg["words"])}
         return numpy.asarray([self._index.get(self._key(t), UNK) for t in tokens], dtype="int64")
@@ -199,11 +200,12 @@ class RNNLanguageModel(TrainablePipe):
             for span in spans:
                 tokens = [t for t in span if not t.is_space]
                 if tokens:
-                    seqs.append((i, numpy.asarray([t.i for t in tokens]), self._ids(tokens)))
+                    seqs.append((i, numpy.asarray([t.i for t in tokens]), self.ids(tokens)))
         return seqs
 
-    def _require_trained(self) -> None:
-        if not self.cfg["words"] or not self.model.shims[0].is_built:
+    def require_trained(self) -> None:
+        """Raise a ValueError unless the component has a vocabulary and a built model."""
+        if not self.cfg["words"] or self.model.has_dim("nV") is not True:
             raise ValueError(
                 f"rnn_lm '{self.name}' is not initialized: train it (spacy train) or call "
                 "nlp.initialize() first."
@@ -217,7 +219,7 @@ class RNNLanguageModel(TrainablePipe):
         """Per doc, a list of ``(token positions, log-probabilities)`` per sequence; the
         log-probabilities cover the tokens, then the end of the sequence."""
         docs = list(docs)
-        self._require_trained()
+        self.require_trained()
         seqs = self._sequences(docs)
         logprobs = self.model.predict(self._batch(seqs)).logprobs if seqs else []
         out: List[list] = [[] for _ in docs]
@@ -255,7 +257,7 @@ class RNNLanguageModel(TrainablePipe):
             losses = {}
         losses.setdefault(self.name, 0.0)
         validate_examples(examples, "RNNLanguageModel.update")
-        self._require_trained()
+        self.require_trained()
         seqs = self._sequences([eg.reference for eg in examples])
         if not seqs:
             return losses
@@ -279,10 +281,12 @@ class RNNLanguageModel(TrainablePipe):
         count = sum(len(lp) for lp in logprobs)
         return (-float(sum(lp.sum() for lp in logprobs)) / count if count else 0.0), None
 
-    def finish_update(self, sgd) -> None:
-        if self.max_grad_norm:
-            clip_gradients(self.model, self.max_grad_norm)
-        super().finish_update(sgd)
+    def loaded_problem(self) -> Optional[str]:
+        n_words = len(self.cfg["words"])
+        if self.model.has_dim("nV") is True and self.model.get_dim("nV") != n_words:
+            return (f"the saved model has {self.model.get_dim('nV')} output rows but cfg has "
+                    f"{n_words or 'no'} vocabulary words")
+        return None
 
     def initialize(
         self,
@@ -331,68 +335,22 @@ class RNNLanguageModel(TrainablePipe):
     ) -> str:
         """Continue ``prompt`` (a string, tokenized by the pipeline's tokenizer, or a
         Doc) and return the prompt and the new tokens as text (tokens joined by spaces).
+        See :func:`spacy_rnn.pipes.generate.generate` for the arguments."""
+        from .generate import generate
 
-        Sampling draws each token from the model's distribution divided by
-        ``temperature``, restricted to the ``top_k`` most likely tokens and to the
-        smallest set whose probability reaches ``top_p`` (nucleus); ``seed`` makes it
-        reproducible. ``greedy`` takes the most likely token each step. ``<unk>`` is never
-        emitted; generation stops after ``max_tokens`` steps or, with ``stop_at_eos``, at
-        the end of the sentence (without it, a sentence end is a step that adds no word).
-        """
-        if not isinstance(temperature, (int, float)) or temperature <= 0:
-            raise ValueError(f"generate: temperature must be > 0, got {temperature!r}.")
-        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-            raise ValueError(f"generate: top_k must be an integer >= 1 (or None), got {top_k!r}.")
-        if not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0:
-            raise ValueError(f"generate: top_p must be in (0, 1], got {top_p!r}.")
-        if not isinstance(max_tokens, int) or max_tokens < 0:
-            raise ValueError(f"generate: max_tokens must be an integer >= 0, got {max_tokens!r}.")
-        self._require_trained()
-        if isinstance(prompt, str):
-            if self._make_doc is None:
-                raise ValueError("generate: this component has no tokenizer; pass the prompt as a Doc.")
-            doc = self._make_doc(prompt)
-        else:
-            doc = prompt
-        tokens = [t for t in doc if not t.is_space]
-        ids = self._ids(tokens)
-        if len(ids) and (ids == UNK).all():
-            raise ValueError(
-                f"generate: every word of the prompt {doc.text!r} is unknown to the language "
-                "model (not in its vocabulary); use words it was trained on."
-            )
-        rng = numpy.random.RandomState(seed)
+        return generate(
+            self, prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
+            top_p=top_p, greedy=greedy, seed=seed, stop_at_eos=stop_at_eos,
+        )
+
+    def next_token_logprobs(self, tokens: Sequence[Token], ids: Sequence[int] = ()) -> numpy.ndarray:
+        """The ``(n_vocab,)`` log-distribution of the token after ``tokens`` (then the
+        vocabulary ids ``ids``), read from a fresh state."""
+        self.require_trained()
+        context = [int(i) for i in self.ids(tokens)] + [int(i) for i in ids]
         ops = self.model.ops
-        context = [int(i) for i in ids]
-        words = []
-        for _ in range(max_tokens):
-            out = self.model.predict(LMBatch([ops.asarray1i(context)], next_logprobs=True))
-            logp = ops.to_numpy(out.next_logprobs[0]).astype("float64")
-            next_id = self._choose(logp, temperature, top_k, top_p, greedy, rng)
-            if next_id == EOS and stop_at_eos:
-                break
-            if next_id != EOS:
-                words.append(self.cfg["words"][next_id])
-            context.append(next_id)  # a sentence end is read on, as in training's first input
-        return " ".join([t.text for t in tokens] + words)
-
-    @staticmethod
-    def _choose(logp, temperature, top_k, top_p, greedy, rng) -> int:
-        logp = logp.copy()
-        logp[UNK] = -numpy.inf
-        if greedy:
-            return int(numpy.argmax(logp))
-        logits = logp / temperature
-        probs = numpy.exp(logits - logits.max())
-        probs /= probs.sum()
-        order = numpy.argsort(-probs, kind="stable")
-        keep = len(order) if top_k is None else min(top_k, len(order))
-        if top_p < 1.0:
-            cumulative = numpy.cumsum(probs[order])
-            keep = min(keep, int(numpy.searchsorted(cumulative, top_p) + 1))
-        chosen = order[:keep]
-        p = probs[chosen] / probs[chosen].sum()
-        return int(chosen[rng.choice(len(chosen), p=p)])
+        out = self.model.predict(LMBatch([ops.asarray1i(context)], next_logprobs=True))
+        return ops.to_numpy(out.next_logprobs[0]).astype("float64")
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError("rnn_lm has a vocabulary built at initialize, not labels.")

@@ -15,7 +15,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy
 from thinc.types import Floats2d
 
-from ..training import clip_gradients
+from .base import RNNPipe, check_max_grad_norm
 
 # the model of configs/tagger.cfg (settings chosen on EWT dev)
 DEFAULT_RNN_TAGGER_MODEL = """
@@ -32,6 +32,7 @@ bidirectional = true
 dropout = 0.25
 proj_size = 0
 bias = true
+window = 512
 
 [model.tok2vec.embed]
 @architectures = "spacy.MultiHashEmbed.v2"
@@ -102,9 +103,11 @@ def make_rnn_tagger(
     )
 
 
-class RNNTagger(Tagger):
+class RNNTagger(RNNPipe, Tagger):
     """spaCy's ``Tagger`` (labels, prediction, serialization, rehearsal), extended to
     predict UPOS as well as fine-grained tags and to clip gradients globally."""
+
+    factory_name = "rnn_tagger"
 
     def __init__(
         self,
@@ -121,8 +124,7 @@ class RNNTagger(Tagger):
     ):
         if attr not in ATTRS:
             raise ValueError(f"rnn_tagger: attr must be one of {sorted(ATTRS)}, got {attr!r}.")
-        if max_grad_norm < 0:
-            raise ValueError(f"rnn_tagger: max_grad_norm must be >= 0, got {max_grad_norm}.")
+        self.max_grad_norm = check_max_grad_norm("rnn_tagger", max_grad_norm)
         super().__init__(
             vocab,
             model,
@@ -133,7 +135,6 @@ class RNNTagger(Tagger):
             label_smoothing=label_smoothing,
         )
         self.cfg["attr"] = attr
-        self.cfg["max_grad_norm"] = max_grad_norm
 
     @property
     def attr(self) -> str:
@@ -161,12 +162,12 @@ class RNNTagger(Tagger):
                 values = numpy.where(current == 0, values, current)
             doc.from_array([attr_id], values.astype("uint64"))
 
-    def finish_update(self, sgd) -> None:
-        """Clip the accumulated gradients to ``max_grad_norm`` (global L2 norm), then
-        update. ``nlp.update`` calls this after every component's ``update``."""
-        if self.cfg["max_grad_norm"]:
-            clip_gradients(self.model, self.cfg["max_grad_norm"])
-        super().finish_update(sgd)
+    def loaded_problem(self) -> Optional[str]:
+        if self.model.has_ref("softmax") and self.model.get_ref("softmax").has_dim("nO") is True:
+            n_out = self.model.get_ref("softmax").get_dim("nO")
+            if n_out != len(self.labels):
+                return f"the saved model has {n_out} output rows but cfg has {len(self.labels) or 'no'} labels"
+        return None
 
     def get_loss(self, examples, scores):
         validate_examples(examples, "RNNTagger.get_loss")

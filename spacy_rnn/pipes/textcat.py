@@ -11,7 +11,7 @@ from spacy.training import Example
 from thinc.api import Config, Model
 from thinc.types import Floats2d
 
-from ..training import clip_gradients
+from .base import RNNPipe, check_max_grad_norm
 
 # the model of configs/textcat.cfg (settings chosen on TweetEval val)
 DEFAULT_RNN_TEXTCAT_MODEL = """
@@ -72,7 +72,7 @@ SCORE_WEIGHTS = {
 }
 
 
-class _RNNTextCatMixin:
+class _RNNTextCatMixin(RNNPipe):
     """What both components add to spaCy's: global-norm clipping, an error for labels
     the component does not know, and batch-independent scores for empty docs."""
 
@@ -89,37 +89,60 @@ class _RNNTextCatMixin:
             )
 
     def predict(self, docs: Iterable[Doc]) -> Floats2d:
-        """Scores ``(n_docs, n_labels)``. Unlike spaCy's textcat, a batch of empty docs
-        also runs the model, so an empty doc scores the same in any batch."""
-        docs = list(docs)
-        if not docs:
-            return self.model.ops.alloc2f(0, len(self.labels))
-        return self.model.ops.asarray(self.model.predict(docs))
+        """Scores ``(n_docs, n_labels)``; an empty doc scores the same in any batch.
 
-    def _validate_categories(self, examples: Iterable[Example]) -> None:
+        A model that declares it scores empty docs (``attrs["scores_empty_docs"]``: the
+        spacy_rnn architectures) runs on every doc, empty ones too. Any other model
+        (e.g. spaCy's ``TextCatBOW``, ``TextCatReduce``) runs on the non-empty docs only
+        and an empty doc gets zeros, as spaCy's textcat gives a batch of empty docs."""
+        docs = list(docs)
+        ops = self.model.ops
+        if not docs:
+            return ops.alloc2f(0, len(self.labels))
+        if self.model.attrs.get("scores_empty_docs"):
+            return ops.asarray(self.model.predict(docs))
+        keep = [i for i, doc in enumerate(docs) if len(doc)]
+        scores = ops.alloc2f(len(docs), len(self.labels))
+        if keep:
+            scores[keep] = ops.asarray(self.model.predict([docs[i] for i in keep]))
+        return scores
+
+    def initialize(self, get_examples, *, nlp=None, labels=None, **kwargs) -> None:
+        """spaCy's initialize, then every example's labels are checked against the
+        labels (given, or read from the examples): an unknown one is an error here,
+        before training starts."""
+        if isinstance(labels, str):
+            raise ValueError(
+                f"{self.factory_name} '{self.name}': labels must be a list of label names, got "
+                f"the string {labels!r}. In a config, write labels = [\"a\", \"b\"] (JSON, with "
+                "double quotes), or give a path to a labels file with spacy.read_labels.v1."
+            )
+        super().initialize(get_examples, nlp=nlp, labels=labels, **kwargs)
+        self._check_labels(get_examples())
+
+    def _check_labels(self, examples: Iterable[Example]) -> None:
         known = set(self.labels)
         for eg in examples:
-            if known:
-                unknown = [label for label in eg.reference.cats if label not in known]
-                if unknown:
-                    raise ValueError(
-                        f"{self.factory_name} '{self.name}': the training data has the label "
-                        f"{unknown[0]!r}, which is not among the labels added at initialize "
-                        f"{sorted(known)}. Initialize on data that has every label, or list "
-                        f"them all in [initialize.components.{self.name}.labels]."
-                    )
-            super()._validate_categories([eg])
+            unknown = [label for label in eg.reference.cats if label not in known]
+            if unknown:
+                raise ValueError(
+                    f"{self.factory_name} '{self.name}': the training data has the label "
+                    f"{unknown[0]!r}, which is not among the labels added at initialize "
+                    f"{sorted(known)}. Initialize on data that has every label, or list "
+                    f"them all in [initialize.components.{self.name}.labels]."
+                )
 
-    def finish_update(self, sgd) -> None:
-        """Clip the gradients to ``max_grad_norm`` (global L2 norm), then update."""
-        if self.cfg["max_grad_norm"]:
-            clip_gradients(self.model, self.cfg["max_grad_norm"])
-        super().finish_update(sgd)
+    def _validate_categories(self, examples: Iterable[Example]) -> None:
+        examples = list(examples)
+        if self.labels:  # in update; at initialize, labels are checked once they are added
+            self._check_labels(examples)
+        super()._validate_categories(examples)
 
-
-def _check_max_grad_norm(name: str, value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{name}: max_grad_norm must be >= 0, got {value}.")
+    def loaded_problem(self) -> Optional[str]:
+        if self.model.has_dim("nO") is True and self.model.get_dim("nO") != len(self.labels):
+            n_out = self.model.get_dim("nO")
+            return f"the saved model has {n_out} output rows but cfg has {len(self.labels) or 'no'} labels"
+        return None
 
 
 class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
@@ -142,7 +165,7 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         class_weights: Optional[str] = None,
         scorer: Optional[Callable] = None,
     ):
-        _check_max_grad_norm(self.factory_name, max_grad_norm)
+        self.max_grad_norm = check_max_grad_norm(self.factory_name, max_grad_norm)
         if class_weights not in (None, "balanced"):
             raise ValueError(
                 f"{self.factory_name}: class_weights must be null or \"balanced\", got {class_weights!r}."
@@ -150,7 +173,6 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         kwargs = {} if scorer is None else {"scorer": scorer}
         super().__init__(vocab, model, name, threshold=threshold, **kwargs)
         self._check_model(model, multi_label=False)
-        self.cfg["max_grad_norm"] = max_grad_norm
         self.cfg["class_weights"] = class_weights
         self.cfg["label_weights"] = {}
 
@@ -206,13 +228,12 @@ class RNNMultiLabelTextCategorizer(_RNNTextCatMixin, MultiLabel_TextCategorizer)
         max_grad_norm: float = 5.0,
         scorer: Optional[Callable] = None,
     ):
-        _check_max_grad_norm(self.factory_name, max_grad_norm)
+        self.max_grad_norm = check_max_grad_norm(self.factory_name, max_grad_norm)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"{self.factory_name}: threshold must be in [0, 1], got {threshold}.")
         kwargs = {} if scorer is None else {"scorer": scorer}
         super().__init__(vocab, model, name, threshold=threshold, **kwargs)
         self._check_model(model, multi_label=True)
-        self.cfg["max_grad_norm"] = max_grad_norm
 
 
 @Language.factory(

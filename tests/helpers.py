@@ -1,0 +1,158 @@
+"""Shared builders for the tests: small configurations of every component, synthetic
+training examples, and trained tiny pipelines. Tests import from here, never from each
+other."""
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Callable, Dict, List
+
+import numpy
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+
+WINDOW = 4  # the encoder's window / the language model's bptt: boundaries are crossed
+WORDS = ["the", "cat", "sat", "on", "a", "mat", ".", "dogs", "ran", "home", "happy", "sad"]
+TAGS = {"the": "DET", "a": "DET", "cat": "NOUN", "mat": "NOUN", "dogs": "NOUN", "home": "NOUN",
+        "sat": "VERB", "ran": "VERB", "on": "ADP", ".": "PUNCT", "happy": "ADJ", "sad": "ADJ"}
+# lengths around the window (window - 1, window, window + 1, 2 * window + 1), and others
+TARGET_LENGTHS = [1, WINDOW - 2, WINDOW - 1, WINDOW, WINDOW + 1, 2 * WINDOW - 1, 2 * WINDOW, 2 * WINDOW + 1]
+SHORT, LONG = 2, 3 * WINDOW + 2
+HASH_EMBED = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 16,
+              "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": [200, 50, 50, 20],
+              "include_static_vectors": False}
+
+
+def encoder(**overrides) -> dict:
+    return {"@architectures": "spacy_rnn.RNNEncoder.v1", "hidden_size": 8, "num_layers": 2,
+            "bidirectional": True, "window": WINDOW, "embed": HASH_EMBED, **overrides}
+
+
+def words(n: int, seed: int) -> List[str]:
+    return [WORDS[(seed + 5 * i + i * i) % len(WORDS)] for i in range(n)]
+
+
+def tagged_example(vocab, n: int, seed: int, attr: str) -> Example:
+    ws = words(n, seed)
+    kwargs = {"pos": [TAGS[w] for w in ws]} if attr == "pos" else {"tags": [TAGS[w].lower() for w in ws]}
+    return Example(Doc(vocab, words=ws), Doc(vocab, words=ws, **kwargs))
+
+
+def cats_example(vocab, n: int, seed: int, labels, multilabel: bool) -> Example:
+    ws = words(n, seed)
+    doc = Doc(vocab, words=ws)
+    doc.cats = {label: float((seed + i) % len(labels) == 0 or (multilabel and i == 0))
+                for i, label in enumerate(labels)}
+    return Example(Doc(vocab, words=ws), doc)
+
+
+def lm_example(vocab, n: int, seed: int) -> Example:
+    ws = words(n, seed)
+    return Example(Doc(vocab, words=ws), Doc(vocab, words=ws))
+
+
+@dataclass
+class Case:
+    """A component in a small configuration: ``add(nlp)`` adds it, ``example(vocab, n,
+    seed)`` makes a training example of n tokens, ``extract(doc)`` reads its outputs as
+    one float array."""
+
+    name: str
+    add: Callable[[Language], None]
+    example: Callable
+    extract: Callable[[Doc], numpy.ndarray]
+    record: List[str] = field(default_factory=list)  # components whose model scores to record
+
+
+def _scores(doc: Doc, name: str) -> numpy.ndarray:
+    return numpy.asarray(doc.user_data[f"scores:{name}"], dtype="float64").ravel()
+
+
+def _cats(doc: Doc) -> numpy.ndarray:
+    return numpy.asarray([doc.cats[k] for k in sorted(doc.cats)], dtype="float64")
+
+
+def _lm(doc: Doc) -> numpy.ndarray:
+    values = [t._.surprisal for t in doc] + [doc._.logprob if doc._.logprob is not None else 0.0]
+    return numpy.asarray(values, dtype="float64")
+
+
+LABELS = ["anger", "joy", "sadness"]
+CASES: Dict[str, List[Case]] = {
+    "rnn_tagger": [
+        Case(f"rnn_tagger-{attr}",
+             lambda nlp, attr=attr: nlp.add_pipe("rnn_tagger", config={
+                 "attr": attr, "model": {"@architectures": "spacy_rnn.RNNTagger.v1", "tok2vec": encoder()}}),
+             lambda vocab, n, seed, attr=attr: tagged_example(vocab, n, seed, attr),
+             lambda doc: _scores(doc, "rnn_tagger"), record=["rnn_tagger"])
+        for attr in ("pos", "tag")
+    ],
+    "rnn_textcat": [
+        Case(f"rnn_textcat-{pooling}",
+             lambda nlp, pooling=pooling: nlp.add_pipe("rnn_textcat", config={"model": {
+                 "@architectures": "spacy_rnn.RNNTextCat.v1", "pooling": pooling, "hidden_width": 8,
+                 "tok2vec": encoder(embed={"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300}),
+                 "linear_model": {"@architectures": "spacy_rnn.NgramBOW.v1", "length": 512,
+                                  "no_output_layer": True}}}),
+             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False), _cats)
+        for pooling in (["last", "max", "mean"], ["attention"])
+    ],
+    "rnn_textcat_multilabel": [
+        Case("rnn_textcat_multilabel",
+             lambda nlp: nlp.add_pipe("rnn_textcat_multilabel", config={"model": {
+                 "@architectures": "spacy_rnn.RNNTextCat.v1", "exclusive_classes": False, "hidden_width": 8,
+                 "tok2vec": encoder(cell="gru"), "linear_model": None}}),
+             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, True), _cats),
+    ],
+    "rnn_lm": [
+        Case("rnn_lm",
+             lambda nlp: nlp.add_pipe("rnn_lm", config={"bptt": WINDOW, "model": {
+                 "@architectures": "spacy_rnn.RNNLanguageModel.v1", "embed_size": 8, "hidden_size": 16,
+                 "num_layers": 2, "proj_size": 8}}),
+             lm_example, _lm),
+    ],
+    # not a factory of ours: our encoder under spaCy's own tagger
+    "spacy tagger over spacy_rnn.RNNEncoder.v1": [
+        Case("tagger+RNNEncoder",
+             lambda nlp: nlp.add_pipe("tagger", config={"model": {
+                 "@architectures": "spacy.Tagger.v2", "tok2vec": encoder()}}),
+             lambda vocab, n, seed: tagged_example(vocab, n, seed, "tag"),
+             lambda doc: _scores(doc, "tagger"), record=["tagger"]),
+    ],
+}
+ALL_CASES = [case for cases in CASES.values() for case in cases]
+
+
+def record_model_scores(nlp: Language, name: str) -> None:
+    """Make component ``name`` also store its model's scores for each doc in
+    ``doc.user_data`` (they travel back from ``nlp.pipe(n_process=2)`` workers with the doc)."""
+    pipe = nlp.get_pipe(name)
+    predict = pipe.predict
+
+    def recording_predict(docs):
+        docs = list(docs)
+        for doc, scores in zip(docs, pipe.model.predict(docs)):
+            doc.user_data[f"scores:{name}"] = pipe.model.ops.to_numpy(scores).tolist()
+        return predict(docs)
+
+    pipe.predict = recording_predict
+
+
+def build(case: "Case", steps: int = 8) -> Language:
+    """A blank English pipeline with the case's component, trained ``steps`` updates on
+    six small examples."""
+    nlp = spacy.blank("en")
+    case.add(nlp)
+    spacy.util.fix_random_seed(0)
+    examples = [case.example(nlp.vocab, n, seed) for seed, n in enumerate([3, 5, 8, 2, 11, 6])]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(steps):
+        nlp.update(examples, sgd=optimizer)
+    for name in case.record:
+        record_model_scores(nlp, name)
+    return nlp
+
+
+def our_factories() -> List[str]:
+    """The factories spacy-rnn registers (its spacy_factories entry points)."""
+    return sorted(ep.name for ep in entry_points(group="spacy_factories") if ep.value.startswith("spacy_rnn."))
