@@ -1,14 +1,18 @@
 """Run a command and record its wall time and peak memory:
 
-    python scripts/timed.py OUT.json [--threads N] -- COMMAND ...
+    python scripts/timed.py OUT.json [--threads N] [--budget SECONDS] -- COMMAND ...
 
-Writes ``{"seconds": ..., "peak_rss_mb": ..., "threads": ..., "command": ...}`` to
-OUT.json after the command succeeds (its exit status is passed on). ``--threads``
-sets OMP_NUM_THREADS (torch's and numpy's thread count) for the command.
+Writes ``{"seconds", "peak_rss_mb", "threads", "budget_s", "interrupted", "command"}``
+to OUT.json after the command ends; its exit status is passed on. ``--threads`` sets
+OMP_NUM_THREADS (torch's and numpy's thread count) for the command. ``--budget`` gives
+it a wall-clock budget: after that many seconds it gets SIGINT (``spacy train`` then
+saves model-last and stops; model-best is the best checkpoint evaluated so far), and the
+run counts as a success.
 """
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -22,18 +26,28 @@ def main(argv):
     opts, command = argv[:split], argv[split + 1:]
     out = Path(opts[0])
     threads = opts[opts.index("--threads") + 1] if "--threads" in opts else None
+    budget = float(opts[opts.index("--budget") + 1]) if "--budget" in opts else None
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
-    status = subprocess.call(command, env=env)
+    proc = subprocess.Popen(command, env=env)
+    interrupted = False
+    try:
+        status = proc.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait()
+        interrupted = True
     seconds = time.perf_counter() - start
-    if status == 0:
+    if status == 0 or interrupted:
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         out.parent.mkdir(parents=True, exist_ok=True)
         record = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
-                  "threads": threads, "command": " ".join(command)}
+                  "threads": threads, "budget_s": budget, "interrupted": interrupted,
+                  "command": " ".join(command)}
         out.write_text(json.dumps(record, indent=2) + "\n")
+        return 0
     return status
 
 

@@ -8,10 +8,15 @@ TweetEval (Barbieri et al. 2020) keeps each task in a folder::
 
 Each tweet becomes a ``Doc`` whose ``cats`` has every label name: 1.0 for its label,
 0.0 for the others (mutually exclusive classes, as ``rnn_textcat`` and spaCy's
-``textcat`` expect).
+``textcat`` expect). A task with sub-targets (``stance/{abortion,atheism,...}``) is a
+folder of such folders: each target is converted on its own, into a folder of its name.
+
+The official metric of each task (Barbieri et al. 2020, its ``evaluation_script.py``) is
+in :data:`TWEETEVAL_METRICS` and computed by :func:`official_score`.
 """
+from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
@@ -21,7 +26,8 @@ TWEETEVAL_SPLITS = {"train": "train", "val": "dev", "test": "test"}
 
 
 def read_tweeteval_mapping(task_dir: Union[str, Path]) -> Dict[int, str]:
-    """The ``mapping.txt`` of a TweetEval task: label id -> label name."""
+    """The ``mapping.txt`` of a TweetEval task: label id -> label name (``<id>\\t<name>``
+    per line; for emoji ``<id>\\t<emoji>\\t_<name>_``, whose label is the name)."""
     path = Path(task_dir) / "mapping.txt"
     if not path.exists():
         raise ValueError(f"TweetEval: {path} not found (is {task_dir} a TweetEval task folder?).")
@@ -29,10 +35,12 @@ def read_tweeteval_mapping(task_dir: Union[str, Path]) -> Dict[int, str]:
     for i, line in enumerate(path.read_text(encoding="utf8").splitlines(), 1):
         if not line.strip():
             continue
-        parts = line.split("\t")
-        if len(parts) != 2 or not parts[0].strip().lstrip("-").isdigit() or not parts[1].strip():
+        parts = [part.strip() for part in line.split("\t")]
+        names = [part for part in parts[1:] if part]
+        if len(parts) < 2 or not parts[0].lstrip("-").isdigit() or not names:
             raise ValueError(f"TweetEval: {path} line {i} is not '<id>\\t<label>': {line!r}.")
-        label_id, name = int(parts[0]), parts[1].strip()
+        # emoji's mapping is "<id>\t<emoji>\t_<name>_": the name is the label
+        label_id, name = int(parts[0]), names[-1].strip("_") or names[-1]
         if label_id in mapping or name in mapping.values():
             raise ValueError(f"TweetEval: {path} line {i} repeats the id or label of {line!r}.")
         mapping[label_id] = name
@@ -85,22 +93,86 @@ def tweeteval_docbin(
     return docbin
 
 
+def tweeteval_targets(task_dir: Union[str, Path]) -> List[str]:
+    """The sub-targets of a TweetEval task folder (the subfolders that have a
+    ``mapping.txt``, sorted), or ``[]`` for a task without them."""
+    task_dir = Path(task_dir)
+    if (task_dir / "mapping.txt").exists():
+        return []
+    targets = sorted(p.name for p in task_dir.iterdir() if (p / "mapping.txt").exists()) if task_dir.is_dir() else []
+    if not targets:
+        raise ValueError(
+            f"TweetEval: {task_dir / 'mapping.txt'} not found, and no subfolder of {task_dir} has one "
+            "(is it a TweetEval task folder?)."
+        )
+    return targets
+
+
 def convert_tweeteval(
     task_dir: Union[str, Path], output_dir: Union[str, Path], lang: str = "en"
 ) -> List[Path]:
     """Write ``train.spacy``, ``dev.spacy`` (from ``val``) and ``test.spacy`` for one
-    TweetEval task folder into ``output_dir``; returns the paths written."""
+    TweetEval task folder into ``output_dir``, or for each sub-target of a task with
+    targets into ``output_dir/<target>/``; returns the paths written."""
     nlp = spacy.blank(lang)
-    output_dir = Path(output_dir)
+    task_dir, output_dir = Path(task_dir), Path(output_dir)
+    parts = [(task_dir / t, output_dir / t) for t in tweeteval_targets(task_dir)] or [(task_dir, output_dir)]
     # read everything first: a bad file must not leave half the output behind
-    docbins = {name: tweeteval_docbin(task_dir, split, nlp) for split, name in TWEETEVAL_SPLITS.items()}
-    output_dir.mkdir(parents=True, exist_ok=True)
+    docbins = [
+        (out, {name: tweeteval_docbin(src, split, nlp) for split, name in TWEETEVAL_SPLITS.items()})
+        for src, out in parts
+    ]
     written = []
-    for name, docbin in docbins.items():
-        path = output_dir / f"{name}.spacy"
-        docbin.to_disk(path)
-        written.append(path)
+    for out, bins in docbins:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, docbin in bins.items():
+            path = out / f"{name}.spacy"
+            docbin.to_disk(path)
+            written.append(path)
     return written
+
+
+# task -> (metric, labels it averages over); None: every label
+TWEETEVAL_METRICS: Dict[str, Tuple[str, Optional[Tuple[str, ...]]]] = {
+    "emoji": ("macro_f1", None),
+    "emotion": ("macro_f1", None),
+    "hate": ("macro_f1", None),
+    "offensive": ("macro_f1", None),
+    "irony": ("f1", ("irony",)),
+    "sentiment": ("macro_recall", None),
+    "stance": ("f1", ("against", "favor")),
+}
+
+
+def f1_scores(golds: Sequence[str], preds: Sequence[str], labels: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """Precision, recall and F1 of each label (0 where undefined)."""
+    if len(golds) != len(preds):
+        raise ValueError(f"{len(golds)} gold labels but {len(preds)} predictions.")
+    tp = Counter(g for g, p in zip(golds, preds) if g == p)
+    n_gold, n_pred = Counter(golds), Counter(preds)
+    out = {}
+    for label in labels:
+        p = tp[label] / n_pred[label] if n_pred[label] else 0.0
+        r = tp[label] / n_gold[label] if n_gold[label] else 0.0
+        out[label] = {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+    return out
+
+
+def official_score(task: str, golds: Sequence[str], preds: Sequence[str], labels: Sequence[str]) -> float:
+    """TweetEval's official metric of ``task`` on these predictions, in [0, 1]:
+    macro-F1 (emoji, emotion, hate, offensive), macro-recall (sentiment), the F1 of
+    "irony" (irony), the mean F1 of "against" and "favor" (stance: pool the five targets'
+    predictions first)."""
+    if task not in TWEETEVAL_METRICS:
+        raise ValueError(f"TweetEval: unknown task {task!r}; known: {sorted(TWEETEVAL_METRICS)}.")
+    metric, averaged = TWEETEVAL_METRICS[task]
+    averaged = list(averaged or labels)
+    missing = [label for label in averaged if label not in labels]
+    if missing:
+        raise ValueError(f"TweetEval {task}: the labels {missing} are not among {list(labels)}.")
+    scores = f1_scores(golds, preds, labels)
+    key = "r" if metric == "macro_recall" else "f"
+    return sum(scores[label][key] for label in averaged) / len(averaged)
 
 
 def read_token_lines(path: Union[str, Path]) -> Iterator[List[str]]:

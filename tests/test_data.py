@@ -1,4 +1,5 @@
 """The TweetEval converter: layout -> .spacy with cats, and its errors."""
+import os
 import shutil
 import subprocess
 import sys
@@ -81,23 +82,106 @@ def test_real_tweeteval_tasks(name, sizes):
         assert len(items) == size
 
 
-def test_cross_validation_script_predicts_each_doc_once(task, tmp_path):
-    """scripts/cv_textcat.py (how the textcat settings were chosen) runs k folds and
-    scores the pooled out-of-fold predictions."""
+def _tiny_corpus(task, tmp_path):
+    """emotion-like and stance-like (two targets) tiny corpora in the converter's layout."""
+    convert_tweeteval(task, tmp_path / "corpus" / "emotion")
+    stance = tmp_path / "stance"
+    for target in ("abortion", "climate"):
+        shutil.copytree(task, stance / target)
+        (stance / target / "mapping.txt").write_text("0\tnone\n1\tagainst\n2\tfavor\n")
+    convert_tweeteval(stance, tmp_path / "corpus" / "stance")
+    return tmp_path / "corpus"
+
+
+def test_selection_script_predicts_each_held_out_doc_once(task, tmp_path):
+    """scripts/select_textcat.py (how the textcat defaults are chosen): k-fold CV on the
+    train split of the tasks in --cv, train -> val for the others, official metrics."""
     import json
 
-    convert_tweeteval(task, tmp_path / "corpus")
-    out = tmp_path / "cv.json"
+    corpus = _tiny_corpus(task, tmp_path)
+    out = tmp_path / "select.json"
     cmd = [
-        sys.executable, str(TESTS.parent / "scripts" / "cv_textcat.py"),
-        str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg"),
-        str(tmp_path / "corpus" / "train.spacy"), str(out), "--folds", "3",
-        "--set", "training.max_steps=5", "training.eval_frequency=5",
-        "components.rnn_textcat.model.length=1024",
+        sys.executable, str(TESTS.parent / "scripts" / "select_textcat.py"),
+        str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg"), str(out),
+        "--tasks", "emotion", "stance", "--cv", "stance", "--folds", "3", "--corpus", str(corpus),
+        "--set", "training.max_steps=4", "training.eval_frequency=2", "components.rnn_textcat.model.length=1024",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads(out.read_text())
-    assert record["n_predicted"] == 9 and len(record["per_fold"]) == 3
-    assert 0 <= record["macro_f1"] <= 100
+    assert record["tasks"]["emotion"]["n"] == 9  # the val split
+    assert record["tasks"]["stance"]["n"] == 18  # each target's 9 train docs, once each
+    assert sum(record["tasks"]["stance"]["pred_counts"].values()) == 18
+    assert 0 <= record["mean"] <= 100
     assert record["overrides"]["components.rnn_textcat.model.length"] == 1024
+
+
+def test_benchmark_script_scores_every_system_on_every_task(task, tmp_path):
+    import json
+
+    corpus = _tiny_corpus(task, tmp_path)
+    out = tmp_path / "bench.json"
+    bow = str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg")
+    cmd = [
+        sys.executable, str(TESTS.parent / "scripts" / "benchmark_textcat.py"), str(out),
+        "--tasks", "emotion", "stance", "--corpus", str(corpus), "--training", str(tmp_path / "training"),
+        "--systems", f"a={bow}", f"b={bow}@a",
+    ]
+    env = {**os.environ, "SPACY_RNN_BENCHMARK_OVERRIDES": "--training.max_steps 4 --training.eval_frequency 2"}
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    for name in ("a", "b"):
+        assert sum(record["tasks"]["stance"][name]["pred_counts"].values()) == 18  # both targets' test docs
+        assert record["tasks"]["emotion"][name]["infer_wps"] > 0
+        assert 0 <= record["mean"][name] <= 100
+    assert record["tasks"]["emotion"]["b"]["budget_of"] == "a"
+
+
+def test_a_task_with_targets_is_converted_target_by_target(task, tmp_path):
+    stance = tmp_path / "stance"
+    for target in ("abortion", "climate"):
+        shutil.copytree(task, stance / target)
+    paths = convert_tweeteval(stance, tmp_path / "out")
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in paths) == sorted(
+        f"{t}/{s}.spacy" for t in ("abortion", "climate") for s in ("train", "dev", "test"))
+    (stance / "climate" / "test_labels.txt").write_text("9\n" * 9)
+    with pytest.raises(ValueError, match="climate/test_labels.txt line 1"):
+        convert_tweeteval(stance, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()  # nothing half-written
+    with pytest.raises(ValueError, match="no subfolder .* has one"):
+        convert_tweeteval(tmp_path / "out", tmp_path / "out3")
+
+
+def test_emoji_mapping_takes_the_name_as_the_label(task):
+    (task / "mapping.txt").write_text("0\t❤\t_red_heart_\t\n1\t😍\t_smiling_face_\t\n2\t😂\t_joy_\t\n")
+    from spacy_rnn.data import read_tweeteval_mapping
+
+    assert read_tweeteval_mapping(task) == {0: "red_heart", 1: "smiling_face", 2: "joy"}
+
+
+def test_official_scores():
+    from spacy_rnn.data import official_score
+
+    golds = ["none", "against", "favor", "against", "favor", "none"]
+    preds = ["none", "against", "against", "against", "favor", "favor"]
+    labels = ["none", "against", "favor"]
+    # against: p 2/3 r 1 f 0.8; favor: p 1/2 r 1/2 f 0.5; none: p 1 r 1/2 f 2/3
+    assert official_score("stance", golds, preds, labels) == pytest.approx((0.8 + 0.5) / 2)
+    assert official_score("emotion", golds, preds, labels) == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    assert official_score("sentiment", golds, preds, labels) == pytest.approx((1 + 0.5 + 0.5) / 3)
+    assert official_score("irony", ["irony", "non_irony"], ["irony", "irony"], ["irony", "non_irony"]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="unknown task"):
+        official_score("sarcasm", golds, preds, labels)
+    with pytest.raises(ValueError, match="not among"):
+        official_score("stance", golds, preds, ["none", "pro", "con"])
+
+
+@pytest.mark.parametrize("name,sizes", [("emoji", (45000, 5000, 50000)), ("stance/abortion", (587, 66, 280)),
+                                        ("stance/climate", (355, 40, 169))])
+def test_more_real_tweeteval_tasks(name, sizes):
+    path = DATA_DIR / "tweeteval" / name
+    if not path.is_dir():
+        pytest.skip(f"TweetEval is not at {path}")
+    for split, size in zip(("train", "val", "test"), sizes):
+        assert len(list(read_tweeteval(path, split))) == size

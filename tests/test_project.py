@@ -25,7 +25,7 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
     data.mkdir(parents=True)
     for split in ("train", "dev", "test"):
         shutil.copy(FIXTURE_CONLLU, data / f"en_ewt-ud-{split}.conllu")
-    for task in ("emotion", "offensive"):
+    for task in ("emotion", "offensive", "emoji", "stance/abortion", "stance/climate"):
         shutil.copytree(TESTS / "data" / "tweeteval_tiny", tmp_path / "data" / "tweeteval" / task)
     cmd = [sys.executable, "-m", "spacy", "project", "run", "quick", str(project_dir),
            "--vars.data_dir", str(tmp_path / "data"), "--vars.quick_steps", "5"]
@@ -51,7 +51,7 @@ def test_asset_checksums_match_the_local_corpora():
     if not DATA_DIR.is_dir():
         pytest.skip(f"the real corpora are not at {DATA_DIR}")
     assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
-    assert len(assets) == 3 + 2 * 7 + 3
+    assert len(assets) == 3 + 7 * (3 + 5) + 3  # EWT, TweetEval emotion, offensive, emoji and 5 stance targets, EWT LM
     prefix = "${vars.data_dir}/"
     for asset in assets:
         assert asset["dest"].startswith(prefix)

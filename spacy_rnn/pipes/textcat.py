@@ -57,6 +57,9 @@ DEFAULT_MULTILABEL_MODEL = Config().from_str(
     DEFAULT_RNN_TEXTCAT_MODEL.replace("exclusive_classes = true", "exclusive_classes = false")
 )["model"]
 
+# class_weights -> the power of n_docs / (n_labels * n_docs_with_the_label) in a doc's weight
+CLASS_WEIGHTS = {None: 0.0, "balanced": 1.0, "sqrt_balanced": 0.5}
+
 # as spaCy's textcat: cats_score is the model-selection score, the rest are reported
 SCORE_WEIGHTS = {
     "cats_score": 1.0,
@@ -166,9 +169,10 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         scorer: Optional[Callable] = None,
     ):
         self.max_grad_norm = check_max_grad_norm(self.factory_name, max_grad_norm)
-        if class_weights not in (None, "balanced"):
+        if class_weights not in CLASS_WEIGHTS:
             raise ValueError(
-                f"{self.factory_name}: class_weights must be null or \"balanced\", got {class_weights!r}."
+                f"{self.factory_name}: class_weights must be null, \"balanced\" or \"sqrt_balanced\", "
+                f"got {class_weights!r}."
             )
         kwargs = {} if scorer is None else {"scorer": scorer}
         super().__init__(vocab, model, name, threshold=threshold, **kwargs)
@@ -179,7 +183,8 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
     def initialize(self, get_examples, *, nlp=None, labels=None, positive_label=None) -> None:
         super().initialize(get_examples, nlp=nlp, labels=labels, positive_label=positive_label)
         self.cfg["label_weights"] = {}
-        if self.cfg["class_weights"] == "balanced":
+        power = CLASS_WEIGHTS[self.cfg["class_weights"]]
+        if power:
             counts = {label: 0 for label in self.labels}
             for eg in get_examples():
                 for label, value in eg.reference.cats.items():
@@ -187,7 +192,7 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
                         counts[label] += 1
             total = sum(counts.values())
             self.cfg["label_weights"] = {
-                label: total / (len(counts) * n) if n else 1.0 for label, n in counts.items()
+                label: (total / (len(counts) * n)) ** power if n else 1.0 for label, n in counts.items()
             }
 
     def get_loss(self, examples, scores):
