@@ -14,6 +14,7 @@ For each pipeline:
 - model size on disk.
 The table is printed last and written to OUT.json.
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/torch are imported
@@ -36,7 +37,9 @@ torch.set_num_threads(1)
 
 def load_examples(nlp, path: Path):
     refs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
-    return [Example(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in refs]
+    return [
+        Example(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in refs
+    ]
 
 
 def inference_speed(nlp, examples, batch_size: int = 1000) -> float:
@@ -82,7 +85,9 @@ def benchmark(name: str, model: str, test: Path, train: Path, n_words: int) -> d
     row["infer_words_per_s"] = round(inference_speed(nlp, examples))
     probe = subprocess.run(
         [sys.executable, __file__, "--probe", model, str(train), str(n_words)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     row.update({k: round(v) for k, v in json.loads(probe.stdout.strip().splitlines()[-1]).items()})
     row["model_mb"] = round(dir_size_mb(Path(model)), 1)

@@ -22,6 +22,7 @@ The mean over the tasks is reported per system. The table is printed last.
 ``SPACY_RNN_BENCHMARK_OVERRIDES`` adds ``spacy train`` options to every training (the
 tests use it for a few steps only).
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/torch are imported
@@ -54,8 +55,20 @@ def run_training(config: Path, folder: Path, out: Path, budget: Optional[float])
     cmd = [sys.executable, str(Path(__file__).parent / "timed.py"), str(out / "train_time.json"), "--threads", "1"]
     if budget:
         cmd += ["--budget", str(budget)]
-    cmd += ["--", sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
-            "--paths.train", str(folder / "train.spacy"), "--paths.dev", str(folder / "dev.spacy")]
+    cmd += [
+        "--",
+        sys.executable,
+        "-m",
+        "spacy",
+        "train",
+        str(config),
+        "--output",
+        str(out),
+        "--paths.train",
+        str(folder / "train.spacy"),
+        "--paths.dev",
+        str(folder / "dev.spacy"),
+    ]
     cmd += os.environ.get("SPACY_RNN_BENCHMARK_OVERRIDES", "").split()  # e.g. for a smoke test
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "train.log", "w") as log:
@@ -95,9 +108,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--tasks", nargs="+", default=["emotion", "offensive", "emoji", "stance"])
-    parser.add_argument("--systems", nargs="+", default=[
-        "rnn=configs/textcat.cfg", "dan=configs/textcat_dan.cfg", "bow=configs/baselines/textcat_bow.cfg",
-        "ensemble=configs/baselines/textcat_ensemble.cfg@rnn"])
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        default=[
+            "rnn=configs/textcat.cfg",
+            "dan=configs/textcat_dan.cfg",
+            "bow=configs/baselines/textcat_bow.cfg",
+            "ensemble=configs/baselines/textcat_ensemble.cfg@rnn",
+        ],
+    )
     parser.add_argument("--corpus", type=Path, default=Path("corpus/tweeteval"))
     parser.add_argument("--training", type=Path, default=Path("training/textcat-benchmark"))
     parser.add_argument("--force", action="store_true")
@@ -120,9 +140,14 @@ def main() -> None:
                 if args.force or not (out / "model-best").exists():
                     budget = None
                     if budget_of:
-                        other = args.training / budget_of / task / (target if target != task else "") / "train_time.json"
+                        other = (
+                            args.training / budget_of / task / (target if target != task else "") / "train_time.json"
+                        )
                         budget = json.loads(other.read_text())["seconds"]
-                    print(f"training {name} on {task}/{target}" + (f" (budget {budget:.0f} s)" if budget else ""), flush=True)
+                    print(
+                        f"training {name} on {task}/{target}" + (f" (budget {budget:.0f} s)" if budget else ""),
+                        flush=True,
+                    )
                     record = run_training(config, folder, out, budget)
                 else:
                     record = json.loads((out / "train_time.json").read_text())
@@ -135,9 +160,14 @@ def main() -> None:
                 words += w
                 seconds += s
                 row["size_mb"] += dir_size_mb(out / "model-best")
-            row.update(score=round(100 * official_score(task, golds, preds, labels), 2), infer_wps=round(words / seconds),
-                       gold_counts=dict(sorted(Counter(golds).items())), pred_counts=dict(sorted(Counter(preds).items())),
-                       train_s=round(row["train_s"], 1), size_mb=round(row["size_mb"], 1))
+            row.update(
+                score=round(100 * official_score(task, golds, preds, labels), 2),
+                infer_wps=round(words / seconds),
+                gold_counts=dict(sorted(Counter(golds).items())),
+                pred_counts=dict(sorted(Counter(preds).items())),
+                train_s=round(row["train_s"], 1),
+                size_mb=round(row["size_mb"], 1),
+            )
             results.setdefault(task, {})[name] = row
             print(task, name, json.dumps(row), flush=True)
     names = [name for name, _, _ in systems]

@@ -9,6 +9,7 @@ log-likelihood / predicted tokens). Also reports scoring speed (predicted tokens
 thread, batches of 1,000 lines), the model's size and, when training/<...>/train_time.json
 exists beside the model, the training time, peak memory and training tokens/s.
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -36,8 +37,11 @@ def score(lm, vocab, path: Path) -> dict:
         total += doc._.logprob
         count += doc._.lm_predicted
     seconds = time.perf_counter() - start
-    return {"ppl": round(math.exp(-total / count), 2), "predicted_tokens": count,
-            "tokens_per_s": round(count / seconds)}
+    return {
+        "ppl": round(math.exp(-total / count), 2),
+        "predicted_tokens": count,
+        "tokens_per_s": round(count / seconds),
+    }
 
 
 def train_probe(nlp, corpus: Path, n_words: int = 30000) -> int:
@@ -67,8 +71,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--splits", nargs="+", default=["valid", "test"])
     parser.add_argument("--component", default="rnn_lm")
-    parser.add_argument("--train-probe", type=Path, default=None,
-                        help="a .spacy training corpus: also measure training tokens/s on it")
+    parser.add_argument(
+        "--train-probe", type=Path, default=None, help="a .spacy training corpus: also measure training tokens/s on it"
+    )
     args = parser.parse_args()
     nlp = spacy.load(args.model)
     lm = nlp.get_pipe(args.component)

@@ -10,6 +10,7 @@ then one doc of N tokens (made before the baseline) over up to 7,919 distinct wo
 in a long real text. Reports
 the seconds of that prediction and its peak resident memory above the baseline's.
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -56,8 +57,12 @@ def measure(component: str, n_tokens: int) -> dict:
     start = time.perf_counter()
     nlp(long_doc)
     seconds = time.perf_counter() - start
-    return {"component": component, "tokens": n_tokens, "predict_s": round(seconds, 2),
-            "extra_peak_mb": round(peak_mb() - base, 1)}
+    return {
+        "component": component,
+        "tokens": n_tokens,
+        "predict_s": round(seconds, 2),
+        "extra_peak_mb": round(peak_mb() - base, 1),
+    }
 
 
 def main() -> None:
@@ -73,12 +78,16 @@ def main() -> None:
     rows = []
     for component in args.components:
         for n in args.tokens:
-            result = subprocess.run([sys.executable, __file__, "--one", component, str(n)],
-                                    check=True, capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, __file__, "--one", component, str(n)], check=True, capture_output=True, text=True
+            )
             rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
             row = rows[-1]
-            print(f"{component:12s} {n:>9,} tokens: predict {row['predict_s']:6.2f} s, "
-                  f"+{row['extra_peak_mb']:7.1f} MB peak RSS", flush=True)
+            print(
+                f"{component:12s} {n:>9,} tokens: predict {row['predict_s']:6.2f} s, "
+                f"+{row['extra_peak_mb']:7.1f} MB peak RSS",
+                flush=True,
+            )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

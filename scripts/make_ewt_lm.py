@@ -9,6 +9,7 @@ replaced by <unk> in all three files. The result is the benchmark as distributed
 (md5 checksums below, also in project.yml); when OUT_DIR already holds files with those
 checksums nothing is written (so a read-only local copy can be used as OUT_DIR).
 """
+
 import hashlib
 import sys
 from collections import Counter

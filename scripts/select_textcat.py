@@ -18,6 +18,7 @@ The official metric of each task is computed on the pooled held-out predictions
 and the mean over the tasks (the number the defaults are chosen on). ``--set`` takes
 config overrides (``section.key=value``, values parsed as JSON where they can be).
 """
+
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/torch are imported
@@ -135,8 +136,14 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], dest="overrides")
     args = parser.parse_args()
     overrides = parse_overrides(args.overrides)
-    result = {"config": str(args.config), "overrides": overrides, "folds": args.folds,
-              "dev_fraction": args.dev_fraction, "seed": args.seed, "tasks": {}}
+    result = {
+        "config": str(args.config),
+        "overrides": overrides,
+        "folds": args.folds,
+        "dev_fraction": args.dev_fraction,
+        "seed": args.seed,
+        "tasks": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks:
             result["tasks"][task] = score_task(task, task_parts(args.corpus, task), args, overrides, Path(tmp))

@@ -9,6 +9,7 @@ it a wall-clock budget: after that many seconds it gets SIGINT (``spacy train`` 
 saves model-last and stops; model-best is the best checkpoint evaluated so far), and the
 run counts as a success.
 """
+
 import json
 import os
 import resource
@@ -23,7 +24,7 @@ def main(argv):
     if "--" not in argv or len(argv) < 3:
         sys.exit(__doc__)
     split = argv.index("--")
-    opts, command = argv[:split], argv[split + 1:]
+    opts, command = argv[:split], argv[split + 1 :]
     out = Path(opts[0])
     threads = opts[opts.index("--threads") + 1] if "--threads" in opts else None
     budget = float(opts[opts.index("--budget") + 1]) if "--budget" in opts else None
@@ -43,9 +44,14 @@ def main(argv):
     if status == 0 or interrupted:
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         out.parent.mkdir(parents=True, exist_ok=True)
-        record = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
-                  "threads": threads, "budget_s": budget, "interrupted": interrupted,
-                  "command": " ".join(command)}
+        record = {
+            "seconds": round(seconds, 1),
+            "peak_rss_mb": round(peak_kb / 1024, 1),
+            "threads": threads,
+            "budget_s": budget,
+            "interrupted": interrupted,
+            "command": " ".join(command),
+        }
         out.write_text(json.dumps(record, indent=2) + "\n")
         return 0
     return status

@@ -1,4 +1,5 @@
 """Command-line helpers: ``python -m spacy_rnn COMMAND ...`` (``--help`` lists them)."""
+
 import argparse
 import sys
 from typing import List, Optional
@@ -65,9 +66,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             lm = nlp.get_pipe(args.component)
             for i in range(args.samples):
                 seed = None if args.seed is None else args.seed + i
-                print(lm.generate(args.prompt, max_tokens=args.max_tokens, temperature=args.temperature,
-                                  top_k=args.top_k, top_p=args.top_p, greedy=args.greedy, seed=seed,
-                                  stop_at_eos=not args.no_stop_at_eos))
+                print(
+                    lm.generate(
+                        args.prompt,
+                        max_tokens=args.max_tokens,
+                        temperature=args.temperature,
+                        top_k=args.top_k,
+                        top_p=args.top_p,
+                        greedy=args.greedy,
+                        seed=seed,
+                        stop_at_eos=not args.no_stop_at_eos,
+                    )
+                )
         except (KeyError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1

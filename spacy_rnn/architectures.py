@@ -1,38 +1,25 @@
-"""The registered ``spacy_rnn.*`` architectures: config values in, thinc Model out."""
-from functools import partial
+"""The registered ``spacy_rnn.*`` architectures: config values in, thinc Model out.
+
+Each function checks the values that are its own and calls a builder in
+``spacy_rnn.models`` or a layer in ``spacy_rnn.layers``; nothing else happens here.
+"""
+
 from typing import List, Literal, Optional, Sequence, Union
 
-from spacy.ml.models.tagger import build_tagger_model
-from spacy.ml.models.textcat import NEG_VALUE, resize_and_set_ref
 from spacy.attrs import IDS
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import (
-    Linear,
-    Logistic,
-    Model,
-    Relu,
-    Softmax,
-    SparseLinear_v2,
-    chain,
-    concatenate,
-    resizable,
-    softmax_activation,
-    with_cpu,
-)
-from thinc.layers.resizable import resize_linear_weighted
+from thinc.api import Model, concatenate
 from thinc.types import Floats2d
 
 from .layers.chars import char_rnn_embed
-from .layers.dropout import fixed_dropout
-from .layers.output import add_branches, on_nonempty_docs, softmax_logits
-from .layers.dropout import word_dropout as word_dropout_layer
-from .layers.pooling import pool_mean
-from .layers.pooling import pooling as pooling_layer
 from .layers.lm import rnn_lm
-from .layers.ngrams import extract_ngram_features, subword_embed
-from .layers.pieces import per_token_in_pieces, piece_length, pooled_in_pieces
-from .layers.rnn import rnn
+from .layers.subword import subword_embed
+from .models.encoder import build_rnn_encoder
+from .models.tagger import build_rnn_tagger
+from .models.textcat import build_dan, build_ngram_bow, build_rnn_textcat
+from .modules.lm import LMOptions
+from .modules.rnn import RNNOptions
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
 
@@ -65,25 +52,8 @@ def RNNEncoder_v1(
     dropout: torch's dropout between stacked layers. spaCy's ``[training] dropout``
         is applied to the RNN's inputs and outputs while training.
     """
-    encoder = rnn(
-        cell,
-        hidden_size,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        proj_size=proj_size,
-        bias=bias,
-        window=window,
-    )
-    model = chain(embed, encoder)
-    model.name = f"rnn-encoder({cell})"
-    model.set_ref("embed", embed)
-    model.set_ref("encoder", encoder)
-    # what models above read (spacy_rnn.RNNTagger.v1, RNNTextCat.v1): the window, which
-    # makes reading a long doc in pieces exact, and the [forward; backward] layout
-    model.attrs["window"] = window
-    model.attrs["bidirectional"] = bidirectional
-    return model
+    options = RNNOptions(cell, hidden_size, num_layers, bidirectional, dropout, proj_size, bias)
+    return build_rnn_encoder(embed, options, window=window)
 
 
 @registry.architectures("spacy_rnn.CharRNNEmbed.v1")
@@ -135,118 +105,7 @@ def RNNTagger_v1(
     much longer than the window is tagged in pieces at prediction, with the same result
     and bounded memory (``spacy_rnn.layers.pieces``).
     """
-    model = build_tagger_model(tok2vec, nO, normalize=True)
-    window = tok2vec.attrs.get("window", 0)
-    tok2vec_layer, head = model.layers
-    pieced = per_token_in_pieces(tok2vec_layer, head, piece_length(window) if window else 0)
-    for name in model.ref_names:
-        pieced.set_ref(name, model.get_ref(name))
-    return pieced
-
-
-def _width(tok2vec: Model, arch: str) -> int:
-    """The output width of ``tok2vec``: its nO, else that of the last sublayer that has
-    one (e.g. the Maxout near the end of ``spacy.MultiHashEmbed.v2``)."""
-
-    def find(node: Model) -> Optional[int]:
-        if node.has_dim("nO"):
-            return node.get_dim("nO")
-        if node.has_ref("listener") and node.get_ref("listener").has_dim("nO"):
-            return node.get_ref("listener").get_dim("nO")
-        for layer in reversed(node.layers):
-            width = find(layer)
-            if width:
-                return width
-        return None
-
-    width = find(tok2vec)
-    if width:
-        return width
-    raise ValueError(
-        f"{arch}: the width of the token vectors is unknown; use an embedding/encoder "
-        "whose output width is set in its config (e.g. spacy.MultiHashEmbed.v2, "
-        "spacy_rnn.RNNEncoder.v1, spacy.Tok2VecListener.v1 with width)."
-    )
-
-
-def _classifier(
-    features: Model[List[Doc], Floats2d],
-    nI: int,
-    *,
-    exclusive_classes: bool,
-    depth: int,
-    hidden_width: int,
-    dropout: float,
-    nO: Optional[int],
-    linear_model: Optional[Model[List[Doc], Floats2d]] = None,
-    branch_dropout: float = 0.0,
-) -> Model[List[Doc], Floats2d]:
-    """``features`` (one ``nI``-wide vector per doc) -> ``depth`` ReLU layers of
-    ``hidden_width``, each followed by dropout at ``dropout`` -> softmax (exclusive
-    classes) or sigmoid per label. Out: ``(n_docs, n_labels)`` probabilities. With a
-    ``linear_model``, its scores are added to the logits (``branch_dropout``: see
-    ``add_branches``). The output layers grow when labels are added, as in spaCy's textcat
-    models (with a ``linear_model``: if it can grow too, as ``NgramBOW`` and
-    ``spacy.TextCatBOW`` can)."""
-    if depth < 0 or (depth and hidden_width < 1):
-        raise ValueError(
-            f"The classifier head needs depth >= 0 and hidden_width >= 1, got depth={depth}, "
-            f"hidden_width={hidden_width}."
-        )
-    layers = [features]
-    for _ in range(depth):
-        layers.append(Relu(nO=hidden_width, nI=nI))
-        if dropout:
-            layers.append(fixed_dropout(dropout))
-        nI = hidden_width
-    fill_defaults = {"b": NEG_VALUE if exclusive_classes else 0, "W": 0}
-    if linear_model is not None:
-        # wide & deep: the linear model's scores are added to the network's logits
-        output_layer = Linear(nO=nO, nI=nI)
-        resizable_layer = resizable(
-            output_layer, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
-        )
-        layers.append(resizable_layer)
-        scores = add_branches(chain(*layers), on_nonempty_docs(linear_model), branch_dropout)
-        model = chain(scores, softmax_logits() if exclusive_classes else Logistic())
-        model.set_ref("output_layer", output_layer)
-        model.set_ref("linear_model", linear_model)
-        model.attrs["multi_label"] = not exclusive_classes
-        model.attrs["scores_empty_docs"] = True
-        if "resize_output" in linear_model.attrs:
-            model.attrs["resize_output"] = partial(
-                _resize_wide_and_deep, resizable_layer=resizable_layer, linear_model=linear_model
-            )
-        if nO is not None:
-            model.set_dim("nO", nO)
-        return model
-    output_layer = Softmax(nO=nO, nI=nI) if exclusive_classes else Linear(nO=nO, nI=nI)
-    resizable_layer = resizable(
-        output_layer, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
-    )
-    layers.append(resizable_layer)
-    if not exclusive_classes:
-        layers.append(Logistic())
-    model = chain(*layers)
-    model.set_ref("output_layer", output_layer)
-    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
-    model.attrs["multi_label"] = not exclusive_classes
-    model.attrs["scores_empty_docs"] = True
-    if nO is not None:
-        model.set_dim("nO", nO)
-    return model
-
-
-def _resize_wide_and_deep(
-    model: Model, new_nO: int, *, resizable_layer: Model, linear_model: Model
-) -> Model:
-    """Grow both output layers of a wide & deep model to ``new_nO`` labels."""
-    linear_model.attrs["resize_output"](linear_model, new_nO)
-    resize_and_set_ref(model, new_nO, resizable_layer=resizable_layer)
-    for node in model.walk():
-        if node.name in ("add_branches", f"nonempty({linear_model.name})"):
-            node.set_dim("nO", new_nO, force=True)
-    return model
+    return build_rnn_tagger(tok2vec, nO)
 
 
 @registry.architectures("spacy_rnn.RNNTextCat.v1")
@@ -277,35 +136,17 @@ def RNNTextCat_v1(
         scored by the RNN alone, and the same that it is scored by the linear model
         alone (at most 0.5), so that neither leans on the other.
     """
-    width = _width(tok2vec, "spacy_rnn.RNNTextCat.v1")
-    names = [pooling] if isinstance(pooling, str) else list(pooling)
-    if bidirectional is None:
-        if "bidirectional" in tok2vec.attrs:
-            bidirectional = bool(tok2vec.attrs["bidirectional"])
-        elif "last" in names:
-            raise ValueError(
-                "spacy_rnn.RNNTextCat.v1: pooling 'last' needs to know whether the token "
-                "vectors come from a bidirectional RNN; set bidirectional = true/false."
-            )
-    pool = pooling_layer(names, width, bidirectional=bool(bidirectional))
-    window = tok2vec.attrs.get("window", 0)
-    features = pooled_in_pieces(
-        tok2vec, pool, names, bidirectional=bool(bidirectional), piece=piece_length(window) if window else 0
-    )
-    model = _classifier(
-        features,
-        width * len(names),
+    return build_rnn_textcat(
+        tok2vec,
         exclusive_classes=exclusive_classes,
-        depth=1 if hidden_width else 0,
+        pooling_names=[pooling] if isinstance(pooling, str) else list(pooling),
         hidden_width=hidden_width,
         dropout=dropout,
-        nO=nO,
+        bidirectional=bidirectional,
         linear_model=linear_model,
         branch_dropout=branch_dropout,
+        nO=nO,
     )
-    model.name = f"rnn-textcat({'+'.join(names)})"
-    model.set_ref("tok2vec", tok2vec)
-    return model
 
 
 @registry.architectures("spacy_rnn.DAN.v1")
@@ -324,19 +165,15 @@ def DAN_v1(
     ReLU layers of ``hidden_width`` with dropout ``dropout`` -> softmax or sigmoid.
     Out: ``(n_docs, n_labels)``.
     """
-    width = _width(embed, "spacy_rnn.DAN.v1")
-    model = _classifier(
-        chain(embed, word_dropout_layer(word_dropout), pool_mean()),
-        width,
+    return build_dan(
+        embed,
         exclusive_classes=exclusive_classes,
         depth=depth,
         hidden_width=hidden_width,
         dropout=dropout,
+        word_dropout_rate=word_dropout,
         nO=nO,
     )
-    model.name = "dan"
-    model.set_ref("tok2vec", embed)
-    return model
 
 
 @registry.architectures("spacy_rnn.RNNLanguageModel.v1")
@@ -364,18 +201,7 @@ def RNNLanguageModel_v1(
         last layer's output.
     weight_dropout: DropConnect on each layer's hidden-to-hidden matrix (AWD-LSTM).
     """
-    return rnn_lm(
-        embed_size=embed_size,
-        cell=cell,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        proj_size=proj_size,
-        tie_weights=tie_weights,
-        embed_dropout=embed_dropout,
-        input_dropout=input_dropout,
-        hidden_dropout=hidden_dropout,
-        weight_dropout=weight_dropout,
-    )
+    return rnn_lm(LMOptions(**locals()))  # config errors now, before the vocabulary exists
 
 
 @registry.architectures("spacy_rnn.NgramBOW.v1")
@@ -394,23 +220,11 @@ def NgramBOW_v1(
     the raw scores with ``no_output_layer`` (as the ``linear_model`` of
     ``spacy_rnn.RNNTextCat.v1``). Out: ``(n_docs, n_labels)``.
     """
-    if length < 1:
-        raise ValueError(f"spacy_rnn.NgramBOW.v1: length must be >= 1, got {length}.")
-    sparse_linear = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
-    fill_defaults = {"b": NEG_VALUE if exclusive_classes and not no_output_layer else 0, "W": 0}
-    resizable_layer = resizable(
-        sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
+    return build_ngram_bow(
+        exclusive_classes=exclusive_classes,
+        word_ngrams=word_ngrams,
+        char_ngrams=list(char_ngrams),
+        length=length,
+        no_output_layer=no_output_layer,
+        nO=nO,
     )
-    features = extract_ngram_features(word_ngrams=word_ngrams, char_ngrams=list(char_ngrams))
-    model = with_cpu(chain(features, resizable_layer), sparse_linear.ops)
-    if not no_output_layer:
-        output = softmax_activation() if exclusive_classes else Logistic()
-        model = chain(model, with_cpu(output, output.ops))
-    if nO is not None:
-        model.set_dim("nO", nO)
-    model.name = "ngram-bow"
-    model.set_ref("output_layer", sparse_linear)
-    model.attrs["multi_label"] = not exclusive_classes
-    model.attrs["scores_empty_docs"] = True  # no features: the bias alone
-    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
-    return model

@@ -14,6 +14,7 @@ folder of such folders: each target is converted on its own, into a folder of it
 The official metric of each task (Barbieri et al. 2020, its ``evaluation_script.py``) is
 in :data:`TWEETEVAL_METRICS` and computed by :func:`official_score`.
 """
+
 from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -78,9 +79,7 @@ def read_tweeteval(task_dir: Union[str, Path], split: str) -> Iterator[Tuple[str
         yield text.strip(), mapping[int(label)]
 
 
-def tweeteval_docbin(
-    task_dir: Union[str, Path], split: str, nlp: Optional[Language] = None
-) -> DocBin:
+def tweeteval_docbin(task_dir: Union[str, Path], split: str, nlp: Optional[Language] = None) -> DocBin:
     """The tweets of ``split`` as a ``DocBin`` of docs with ``cats`` (tokenized by
     ``nlp``'s tokenizer, by default ``spacy.blank("en")``)."""
     nlp = nlp if nlp is not None else spacy.blank("en")
@@ -108,9 +107,7 @@ def tweeteval_targets(task_dir: Union[str, Path]) -> List[str]:
     return targets
 
 
-def convert_tweeteval(
-    task_dir: Union[str, Path], output_dir: Union[str, Path], lang: str = "en"
-) -> List[Path]:
+def convert_tweeteval(task_dir: Union[str, Path], output_dir: Union[str, Path], lang: str = "en") -> List[Path]:
     """Write ``train.spacy``, ``dev.spacy`` (from ``val``) and ``test.spacy`` for one
     TweetEval task folder into ``output_dir``, or for each sub-target of a task with
     targets into ``output_dir/<target>/``; returns the paths written."""

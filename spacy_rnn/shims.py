@@ -5,6 +5,7 @@ Only this module reaches into a shim's torch module (``shim._model``); layers ca
 shim (``shim(ArgsKwargs, is_train)``) and the training code asks for
 :func:`torch_parameters`.
 """
+
 import contextlib
 from typing import Callable, Iterator
 
@@ -96,7 +97,8 @@ def torch_parameters(shim: Shim) -> Iterator[torch.nn.Parameter]:
         yield from shim._model.parameters()
 
 
-def set_training_mode(shim: Shim, training: bool) -> None:
-    """Put a PyTorch shim's module in training or evaluation mode."""
-    if isinstance(shim, PyTorchShim):
-        shim._model.train(training)
+def torch_module(shim: Shim) -> torch.nn.Module:
+    """The torch module a PyTorch shim wraps (for inspection and tests)."""
+    if not isinstance(shim, PyTorchShim):
+        raise TypeError(f"{type(shim).__name__} is not a PyTorch shim.")
+    return shim._model

@@ -1,4 +1,5 @@
 """What spaCy's training loop needs for our models beyond thinc's defaults."""
+
 import math
 
 from thinc.api import Model
@@ -20,11 +21,7 @@ def clip_gradients(model: Model, max_norm: float) -> float:
         for name in node.grad_names:
             thinc_grads.append(node.get_grad(name))
     torch_grads = [
-        p.grad
-        for node in model.walk()
-        for shim in node.shims
-        for p in torch_parameters(shim)
-        if p.grad is not None
+        p.grad for node in model.walk() for shim in node.shims for p in torch_parameters(shim) if p.grad is not None
     ]
     sq = sum(float((g * g).sum()) for g in thinc_grads)
     sq += sum(float(g.detach().pow(2).sum()) for g in torch_grads)

@@ -1,8 +1,11 @@
 """Shared builders for the tests: small configurations of every component, synthetic
 training examples, and trained tiny pipelines. Tests import from here, never from each
 other."""
+
+import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Callable, Dict, List
 
 import numpy
@@ -11,21 +14,50 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+FIXTURE_CONLLU = TESTS / "data" / "tiny.conllu"
+# the real corpora: ../shared/data beside the checkout, or SPACY_RNN_DATA
+DATA_DIR = Path(os.environ.get("SPACY_RNN_DATA", ROOT.parent / "shared" / "data"))
+
 WINDOW = 4  # the encoder's window / the language model's bptt: boundaries are crossed
 WORDS = ["the", "cat", "sat", "on", "a", "mat", ".", "dogs", "ran", "home", "happy", "sad"]
-TAGS = {"the": "DET", "a": "DET", "cat": "NOUN", "mat": "NOUN", "dogs": "NOUN", "home": "NOUN",
-        "sat": "VERB", "ran": "VERB", "on": "ADP", ".": "PUNCT", "happy": "ADJ", "sad": "ADJ"}
+TAGS = {
+    "the": "DET",
+    "a": "DET",
+    "cat": "NOUN",
+    "mat": "NOUN",
+    "dogs": "NOUN",
+    "home": "NOUN",
+    "sat": "VERB",
+    "ran": "VERB",
+    "on": "ADP",
+    ".": "PUNCT",
+    "happy": "ADJ",
+    "sad": "ADJ",
+}
 # lengths around the window (window - 1, window, window + 1, 2 * window + 1), and others
 TARGET_LENGTHS = [1, WINDOW - 2, WINDOW - 1, WINDOW, WINDOW + 1, 2 * WINDOW - 1, 2 * WINDOW, 2 * WINDOW + 1]
 SHORT, LONG = 2, 3 * WINDOW + 2
-HASH_EMBED = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 16,
-              "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": [200, 50, 50, 20],
-              "include_static_vectors": False}
+HASH_EMBED = {
+    "@architectures": "spacy.MultiHashEmbed.v2",
+    "width": 16,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    "rows": [200, 50, 50, 20],
+    "include_static_vectors": False,
+}
 
 
 def encoder(**overrides) -> dict:
-    return {"@architectures": "spacy_rnn.RNNEncoder.v1", "hidden_size": 8, "num_layers": 2,
-            "bidirectional": True, "window": WINDOW, "embed": HASH_EMBED, **overrides}
+    return {
+        "@architectures": "spacy_rnn.RNNEncoder.v1",
+        "hidden_size": 8,
+        "num_layers": 2,
+        "bidirectional": True,
+        "window": WINDOW,
+        "embed": HASH_EMBED,
+        **overrides,
+    }
 
 
 def words(n: int, seed: int) -> List[str]:
@@ -41,8 +73,9 @@ def tagged_example(vocab, n: int, seed: int, attr: str) -> Example:
 def cats_example(vocab, n: int, seed: int, labels, multilabel: bool) -> Example:
     ws = words(n, seed)
     doc = Doc(vocab, words=ws)
-    doc.cats = {label: float((seed + i) % len(labels) == 0 or (multilabel and i == 0))
-                for i, label in enumerate(labels)}
+    doc.cats = {
+        label: float((seed + i) % len(labels) == 0 or (multilabel and i == 0)) for i, label in enumerate(labels)
+    }
     return Example(Doc(vocab, words=ws), doc)
 
 
@@ -80,44 +113,94 @@ def _lm(doc: Doc) -> numpy.ndarray:
 LABELS = ["anger", "joy", "sadness"]
 CASES: Dict[str, List[Case]] = {
     "rnn_tagger": [
-        Case(f"rnn_tagger-{attr}",
-             lambda nlp, attr=attr: nlp.add_pipe("rnn_tagger", config={
-                 "attr": attr, "model": {"@architectures": "spacy_rnn.RNNTagger.v1", "tok2vec": encoder()}}),
-             lambda vocab, n, seed, attr=attr: tagged_example(vocab, n, seed, attr),
-             lambda doc: _scores(doc, "rnn_tagger"), record=["rnn_tagger"])
+        Case(
+            f"rnn_tagger-{attr}",
+            lambda nlp, attr=attr: nlp.add_pipe(
+                "rnn_tagger",
+                config={"attr": attr, "model": {"@architectures": "spacy_rnn.RNNTagger.v1", "tok2vec": encoder()}},
+            ),
+            lambda vocab, n, seed, attr=attr: tagged_example(vocab, n, seed, attr),
+            lambda doc: _scores(doc, "rnn_tagger"),
+            record=["rnn_tagger"],
+        )
         for attr in ("pos", "tag")
     ],
     "rnn_textcat": [
-        Case(f"rnn_textcat-{pooling}",
-             lambda nlp, pooling=pooling: nlp.add_pipe("rnn_textcat", config={"model": {
-                 "@architectures": "spacy_rnn.RNNTextCat.v1", "pooling": pooling, "hidden_width": 8,
-                 "tok2vec": encoder(embed={"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300}),
-                 "linear_model": {"@architectures": "spacy_rnn.NgramBOW.v1", "length": 512,
-                                  "no_output_layer": True}}}),
-             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False), _cats)
+        Case(
+            f"rnn_textcat-{pooling}",
+            lambda nlp, pooling=pooling: nlp.add_pipe(
+                "rnn_textcat",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTextCat.v1",
+                        "pooling": pooling,
+                        "hidden_width": 8,
+                        "tok2vec": encoder(
+                            embed={"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300}
+                        ),
+                        "linear_model": {
+                            "@architectures": "spacy_rnn.NgramBOW.v1",
+                            "length": 512,
+                            "no_output_layer": True,
+                        },
+                    }
+                },
+            ),
+            lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False),
+            _cats,
+        )
         for pooling in (["last", "max", "mean"], ["attention"])
     ],
     "rnn_textcat_multilabel": [
-        Case("rnn_textcat_multilabel",
-             lambda nlp: nlp.add_pipe("rnn_textcat_multilabel", config={"model": {
-                 "@architectures": "spacy_rnn.RNNTextCat.v1", "exclusive_classes": False, "hidden_width": 8,
-                 "tok2vec": encoder(cell="gru"), "linear_model": None}}),
-             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, True), _cats),
+        Case(
+            "rnn_textcat_multilabel",
+            lambda nlp: nlp.add_pipe(
+                "rnn_textcat_multilabel",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTextCat.v1",
+                        "exclusive_classes": False,
+                        "hidden_width": 8,
+                        "tok2vec": encoder(cell="gru"),
+                        "linear_model": None,
+                    }
+                },
+            ),
+            lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, True),
+            _cats,
+        ),
     ],
     "rnn_lm": [
-        Case("rnn_lm",
-             lambda nlp: nlp.add_pipe("rnn_lm", config={"bptt": WINDOW, "model": {
-                 "@architectures": "spacy_rnn.RNNLanguageModel.v1", "embed_size": 8, "hidden_size": 16,
-                 "num_layers": 2, "proj_size": 8}}),
-             lm_example, _lm),
+        Case(
+            "rnn_lm",
+            lambda nlp: nlp.add_pipe(
+                "rnn_lm",
+                config={
+                    "bptt": WINDOW,
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNLanguageModel.v1",
+                        "embed_size": 8,
+                        "hidden_size": 16,
+                        "num_layers": 2,
+                        "proj_size": 8,
+                    },
+                },
+            ),
+            lm_example,
+            _lm,
+        ),
     ],
     # not a factory of ours: our encoder under spaCy's own tagger
     "spacy tagger over spacy_rnn.RNNEncoder.v1": [
-        Case("tagger+RNNEncoder",
-             lambda nlp: nlp.add_pipe("tagger", config={"model": {
-                 "@architectures": "spacy.Tagger.v2", "tok2vec": encoder()}}),
-             lambda vocab, n, seed: tagged_example(vocab, n, seed, "tag"),
-             lambda doc: _scores(doc, "tagger"), record=["tagger"]),
+        Case(
+            "tagger+RNNEncoder",
+            lambda nlp: nlp.add_pipe(
+                "tagger", config={"model": {"@architectures": "spacy.Tagger.v2", "tok2vec": encoder()}}
+            ),
+            lambda vocab, n, seed: tagged_example(vocab, n, seed, "tag"),
+            lambda doc: _scores(doc, "tagger"),
+            record=["tagger"],
+        ),
     ],
 }
 ALL_CASES = [case for cases in CASES.values() for case in cases]
@@ -156,3 +239,210 @@ def build(case: "Case", steps: int = 8) -> Language:
 def our_factories() -> List[str]:
     """The factories spacy-rnn registers (its spacy_factories entry points)."""
     return sorted(ep.name for ep in entry_points(group="spacy_factories") if ep.value.startswith("spacy_rnn."))
+
+
+# --- builders shared by the component tests ---------------------------------------------
+
+HASH_EMBED_32 = {
+    "@architectures": "spacy.MultiHashEmbed.v2",
+    "width": 32,
+    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+    "rows": [500, 100, 100, 50],
+    "include_static_vectors": False,
+}
+SMALL_TAGGER = {
+    "@architectures": "spacy_rnn.RNNTagger.v1",
+    "tok2vec": {
+        "@architectures": "spacy_rnn.RNNEncoder.v1",
+        "cell": "lstm",
+        "hidden_size": 32,
+        "num_layers": 1,
+        "bidirectional": True,
+        "embed": HASH_EMBED_32,
+    },
+}
+
+
+def train(nlp: Language, examples: List[Example], steps: int = 60, lr: float = 0.01, drop: float = 0.0) -> Language:
+    """``nlp.initialize`` on the examples, then ``steps`` updates on all of them (seed 0)."""
+    spacy.util.fix_random_seed(0)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = lr
+    for _ in range(steps):
+        nlp.update(examples, sgd=optimizer, drop=drop)
+    return nlp
+
+
+def predict_attrs(nlp: Language, docs: List[Doc], attr: str = "pos_") -> List[List[str]]:
+    """``attr`` of each token when ``nlp`` annotates the words of ``docs``."""
+    return [[getattr(t, attr) for t in d] for d in nlp.pipe([Doc(nlp.vocab, words=[t.text for t in d]) for d in docs])]
+
+
+def gold_attrs(docs: List[Doc], attr: str = "pos_") -> List[List[str]]:
+    return [[getattr(t, attr) for t in d] for d in docs]
+
+
+TEXTS = [
+    ("I love this , what a happy day", "joy"),
+    ("so glad and happy for you", "joy"),
+    ("this makes me smile every time", "joy"),
+    ("best news ever , love it", "joy"),
+    ("I hate waiting in this stupid line", "anger"),
+    ("furious about the awful service", "anger"),
+    ("stop lying to us , this is outrageous", "anger"),
+    ("what a rude and annoying man", "anger"),
+    ("I miss her so much , feeling down", "sadness"),
+    ("crying all night , so lonely", "sadness"),
+    ("lost my dog today", "sadness"),
+    ("nothing feels right anymore", "sadness"),
+]
+TEXTCAT_LABELS = ["anger", "joy", "sadness"]
+
+
+def textcat_model(exclusive=True, pooling=("last", "max", "mean"), cell="lstm", bidirectional=True, window=0) -> dict:
+    """A small RNNTextCat.v1 without a linear model."""
+    return {
+        "@architectures": "spacy_rnn.RNNTextCat.v1",
+        "exclusive_classes": exclusive,
+        "pooling": list(pooling),
+        "hidden_width": 16,
+        "dropout": 0.0,
+        "tok2vec": {
+            "@architectures": "spacy_rnn.RNNEncoder.v1",
+            "cell": cell,
+            "hidden_size": 16,
+            "num_layers": 1,
+            "bidirectional": bidirectional,
+            "window": window,
+            "embed": {**HASH_EMBED_32, "width": 16},
+        },
+    }
+
+
+def dan_model(exclusive=True, word_dropout=0.0) -> dict:
+    return {
+        "@architectures": "spacy_rnn.DAN.v1",
+        "exclusive_classes": exclusive,
+        "depth": 2,
+        "hidden_width": 32,
+        "dropout": 0.0,
+        "word_dropout": word_dropout,
+        "embed": HASH_EMBED_32,
+    }
+
+
+def bow_model(exclusive=True, **kwargs) -> dict:
+    return {"@architectures": "spacy_rnn.NgramBOW.v1", "exclusive_classes": exclusive, "length": 2**16, **kwargs}
+
+
+def textcat_examples(nlp: Language, multilabel: bool = False) -> List[Example]:
+    """TEXTS as examples; with ``multilabel``, the "anger" docs are also "sadness"."""
+    examples = []
+    for text, label in TEXTS:
+        cats = {name: float(name == label) for name in TEXTCAT_LABELS}
+        if multilabel and label == "anger":
+            cats["sadness"] = 1.0
+        examples.append(Example.from_dict(nlp.make_doc(text), {"cats": cats}))
+    return examples
+
+
+def textcat_nlp(factory: str = "rnn_textcat", model: dict = None, **cfg) -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe(factory, config={"model": model or textcat_model(factory == "rnn_textcat"), **cfg})
+    return nlp
+
+
+# after its first word, each sentence is predictable from its left context
+LM_TEXTS = [
+    "the cat sat on the mat .",
+    "a dog lay on a log .",
+    "my old man saw big ships .",
+    "birds sang loudly today .",
+]
+NO_LM_REGULARISERS = {"embed_dropout": 0.0, "input_dropout": 0.0, "hidden_dropout": 0.0, "weight_dropout": 0.0}
+
+
+def lm_model(**overrides) -> dict:
+    """A small RNNLanguageModel.v1 (the factory default's dropouts, unless overridden)."""
+    model = {
+        "@architectures": "spacy_rnn.RNNLanguageModel.v1",
+        "cell": "lstm",
+        "embed_size": 32,
+        "hidden_size": 64,
+        "num_layers": 2,
+        "proj_size": 32,
+        "tie_weights": True,
+    }
+    model.update(overrides)
+    return model
+
+
+def lm_nlp(model: dict = None, **cfg) -> Language:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_lm", config={"model": model or lm_model(), **cfg})
+    return nlp
+
+
+def lm_examples(nlp: Language, texts=LM_TEXTS) -> List[Example]:
+    return [Example(nlp.make_doc(t), nlp.make_doc(t)) for t in texts]
+
+
+def train_lm(nlp: Language, steps: int = 300, lr: float = 0.01, drop: float = 0.0) -> Language:
+    return train(nlp, lm_examples(nlp), steps=steps, lr=lr, drop=drop)
+
+
+def torch_params(model) -> List[numpy.ndarray]:
+    """Copies of every torch parameter under ``model`` (a thinc Model)."""
+    from spacy_rnn.shims import torch_parameters
+
+    return [p.detach().numpy().copy() for node in model.walk() for s in node.shims for p in torch_parameters(s)]
+
+
+def all_params(model) -> List[numpy.ndarray]:
+    """Copies of every thinc and torch parameter under ``model``."""
+    out = [node.get_param(n).copy() for node in model.walk() for n in node.param_names if node.has_param(n)]
+    return out + torch_params(model)
+
+
+def package_and_run(nlp: Language, tmp_path, name: str, code: str) -> str:
+    """`spacy package` the pipeline as an sdist, pip-install it into a private folder,
+    then run ``code`` in a fresh interpreter that sees only that install; returns its
+    stdout (the package is importable as ``en_<name>``)."""
+    import os
+    import subprocess
+    import sys
+
+    nlp.meta.update({"name": name, "version": "0.0.1"})
+    nlp.to_disk(tmp_path / "model")
+    (tmp_path / "pkg").mkdir()
+
+    def run(*cmd, **kw):
+        result = subprocess.run(cmd, capture_output=True, text=True, **kw)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    run(
+        sys.executable,
+        "-m",
+        "spacy",
+        "package",
+        str(tmp_path / "model"),
+        str(tmp_path / "pkg"),
+        "--build",
+        "sdist",
+        "--force",
+    )
+    sdist = next((tmp_path / "pkg").rglob("*.tar.gz"))
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--quiet",
+        "--target",
+        str(tmp_path / "site"),
+        str(sdist),
+    )
+    return run(sys.executable, "-c", code, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}).stdout

@@ -1,11 +1,12 @@
 """Every shipped config passes `spacy debug config` and builds its pipeline."""
+
 import subprocess
 import sys
 
 import pytest
 from spacy.tokens import DocBin
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 CONFIGS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "configs").rglob("*.cfg"))
 
@@ -19,8 +20,18 @@ def corpus(tmp_path_factory, tiny_docs):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_is_valid(config, corpus):
-    cmd = [sys.executable, "-m", "spacy", "debug", "config", str(ROOT / config),
-           "--paths.train", str(corpus), "--paths.dev", str(corpus)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "debug",
+        "config",
+        str(ROOT / config),
+        "--paths.train",
+        str(corpus),
+        "--paths.dev",
+        str(corpus),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Config is valid" in result.stdout

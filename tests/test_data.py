@@ -1,4 +1,5 @@
 """The TweetEval converter: layout -> .spacy with cats, and its errors."""
+
 import os
 import shutil
 import subprocess
@@ -8,8 +9,8 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from conftest import DATA_DIR, TESTS
 from spacy_rnn.data import convert_tweeteval, read_tweeteval, tweeteval_docbin
+from tests.helpers import DATA_DIR, TESTS
 
 TINY = TESTS / "data" / "tweeteval_tiny"
 
@@ -101,10 +102,23 @@ def test_selection_script_predicts_each_held_out_doc_once(task, tmp_path):
     corpus = _tiny_corpus(task, tmp_path)
     out = tmp_path / "select.json"
     cmd = [
-        sys.executable, str(TESTS.parent / "scripts" / "select_textcat.py"),
-        str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg"), str(out),
-        "--tasks", "emotion", "stance", "--cv", "stance", "--folds", "3", "--corpus", str(corpus),
-        "--set", "training.max_steps=4", "training.eval_frequency=2", "components.rnn_textcat.model.length=1024",
+        sys.executable,
+        str(TESTS.parent / "scripts" / "select_textcat.py"),
+        str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg"),
+        str(out),
+        "--tasks",
+        "emotion",
+        "stance",
+        "--cv",
+        "stance",
+        "--folds",
+        "3",
+        "--corpus",
+        str(corpus),
+        "--set",
+        "training.max_steps=4",
+        "training.eval_frequency=2",
+        "components.rnn_textcat.model.length=1024",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -123,9 +137,19 @@ def test_benchmark_script_scores_every_system_on_every_task(task, tmp_path):
     out = tmp_path / "bench.json"
     bow = str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg")
     cmd = [
-        sys.executable, str(TESTS.parent / "scripts" / "benchmark_textcat.py"), str(out),
-        "--tasks", "emotion", "stance", "--corpus", str(corpus), "--training", str(tmp_path / "training"),
-        "--systems", f"a={bow}", f"b={bow}@a",
+        sys.executable,
+        str(TESTS.parent / "scripts" / "benchmark_textcat.py"),
+        str(out),
+        "--tasks",
+        "emotion",
+        "stance",
+        "--corpus",
+        str(corpus),
+        "--training",
+        str(tmp_path / "training"),
+        "--systems",
+        f"a={bow}",
+        f"b={bow}@a",
     ]
     env = {**os.environ, "SPACY_RNN_BENCHMARK_OVERRIDES": "--training.max_steps 4 --training.eval_frequency 2"}
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
@@ -144,7 +168,8 @@ def test_a_task_with_targets_is_converted_target_by_target(task, tmp_path):
         shutil.copytree(task, stance / target)
     paths = convert_tweeteval(stance, tmp_path / "out")
     assert sorted(str(p.relative_to(tmp_path / "out")) for p in paths) == sorted(
-        f"{t}/{s}.spacy" for t in ("abortion", "climate") for s in ("train", "dev", "test"))
+        f"{t}/{s}.spacy" for t in ("abortion", "climate") for s in ("train", "dev", "test")
+    )
     (stance / "climate" / "test_labels.txt").write_text("9\n" * 9)
     with pytest.raises(ValueError, match="climate/test_labels.txt line 1"):
         convert_tweeteval(stance, tmp_path / "out2")
@@ -170,15 +195,19 @@ def test_official_scores():
     assert official_score("stance", golds, preds, labels) == pytest.approx((0.8 + 0.5) / 2)
     assert official_score("emotion", golds, preds, labels) == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
     assert official_score("sentiment", golds, preds, labels) == pytest.approx((1 + 0.5 + 0.5) / 3)
-    assert official_score("irony", ["irony", "non_irony"], ["irony", "irony"], ["irony", "non_irony"]) == pytest.approx(2 / 3)
+    assert official_score("irony", ["irony", "non_irony"], ["irony", "irony"], ["irony", "non_irony"]) == pytest.approx(
+        2 / 3
+    )
     with pytest.raises(ValueError, match="unknown task"):
         official_score("sarcasm", golds, preds, labels)
     with pytest.raises(ValueError, match="not among"):
         official_score("stance", golds, preds, ["none", "pro", "con"])
 
 
-@pytest.mark.parametrize("name,sizes", [("emoji", (45000, 5000, 50000)), ("stance/abortion", (587, 66, 280)),
-                                        ("stance/climate", (355, 40, 169))])
+@pytest.mark.parametrize(
+    "name,sizes",
+    [("emoji", (45000, 5000, 50000)), ("stance/abortion", (587, 66, 280)), ("stance/climate", (355, 40, 169))],
+)
 def test_more_real_tweeteval_tasks(name, sizes):
     path = DATA_DIR / "tweeteval" / name
     if not path.is_dir():

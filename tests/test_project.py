@@ -1,5 +1,6 @@
 """project.yml stays runnable: the `quick` workflow (convert -> train -> evaluate)
 runs end to end through `spacy project run` on the tiny fixture corpus."""
+
 import json
 import shutil
 import subprocess
@@ -7,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import DATA_DIR, FIXTURE_CONLLU, ROOT, TESTS
+from tests.helpers import DATA_DIR, FIXTURE_CONLLU, ROOT, TESTS
 
 
 @pytest.fixture
@@ -27,8 +28,19 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
         shutil.copy(FIXTURE_CONLLU, data / f"en_ewt-ud-{split}.conllu")
     for task in ("emotion", "offensive", "emoji", "stance/abortion", "stance/climate"):
         shutil.copytree(TESTS / "data" / "tweeteval_tiny", tmp_path / "data" / "tweeteval" / task)
-    cmd = [sys.executable, "-m", "spacy", "project", "run", "quick", str(project_dir),
-           "--vars.data_dir", str(tmp_path / "data"), "--vars.quick_steps", "5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "project",
+        "run",
+        "quick",
+        str(project_dir),
+        "--vars.data_dir",
+        str(tmp_path / "data"),
+        "--vars.quick_steps",
+        "5",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = json.loads((project_dir / "metrics" / "tagger-quick.json").read_text())
@@ -55,7 +67,7 @@ def test_asset_checksums_match_the_local_corpora():
     prefix = "${vars.data_dir}/"
     for asset in assets:
         assert asset["dest"].startswith(prefix)
-        local = DATA_DIR / asset["dest"][len(prefix):]
+        local = DATA_DIR / asset["dest"][len(prefix) :]
         assert hashlib.md5(local.read_bytes()).hexdigest() == asset["checksum"], local
 
 

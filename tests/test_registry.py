@@ -1,5 +1,6 @@
 """spaCy finds the factories, architectures and scorer through the entry points in
 setup.cfg, without `import spacy_rnn`."""
+
 import subprocess
 import sys
 
@@ -41,7 +42,10 @@ def test_factories_and_architectures_resolve_without_import():
     code = SCRIPT.format(registered=REGISTERED)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok RNNTagger RNNTextCategorizer RNNMultiLabelTextCategorizer RNNLanguageModel"
+    assert (
+        result.stdout.strip()
+        == "ok RNNTaggerComponent RNNTextCatComponent RNNMultiLabelTextCatComponent RNNLMComponent"
+    )
 
 
 @pytest.mark.parametrize("kind,name", [(k, n) for k, ns in REGISTERED.items() for n in ns])

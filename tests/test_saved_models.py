@@ -1,5 +1,6 @@
 """Pipelines saved by an earlier version load and predict exactly as they did
 (fixtures written by tests/data/saved/make_fixtures.py with that version's code)."""
+
 import json
 from pathlib import Path
 

@@ -12,6 +12,7 @@ Data flow of ``char_rnn_embed``::
 Each distinct word is encoded once per batch; the gradient of a repeated word is the sum
 over its tokens (torch's indexing does that).
 """
+
 from functools import lru_cache
 from typing import Callable, List, Tuple
 
@@ -58,7 +59,9 @@ def _bytes_of(word: str, max_chars: int) -> numpy.ndarray:
     return chars
 
 
-def forward(model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+def forward(
+    model: Model[List[Doc], List[Floats2d]], docs: List[Doc], is_train: bool
+) -> Tuple[List[Floats2d], Callable]:
     ops = model.ops
     shim = model.shims[0]
     lengths = [len(doc) for doc in docs]

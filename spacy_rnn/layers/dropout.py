@@ -1,17 +1,19 @@
-"""Dropout layers whose rate is fixed by config.
+"""Dropout: a layer whose rate is fixed by config, and the checked training rate.
 
 spaCy's ``[training] dropout`` overwrites ``attrs["dropout_rate"]`` on every layer of a
-component's model (``thinc.api.set_dropout_rate``), thinc's ``Dropout`` included. These
-layers keep their rate under another name, so the rate in the architecture's config is
-the one used.
+component's model (``thinc.api.set_dropout_rate``), thinc's ``Dropout`` included.
+``fixed_dropout`` keeps its rate under another name, so the rate in the architecture's
+config is the one used; ``training_dropout`` reads and checks the rate spaCy set, for the
+layers that do use it.
 """
-from typing import Callable, List, Tuple
+
+from typing import Callable, Tuple
 
 from thinc.api import Model
 from thinc.types import Floats2d
 
 
-def _check_rate(name: str, rate: float) -> None:
+def check_rate(name: str, rate: float) -> None:
     if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {rate!r}.")
 
@@ -33,7 +35,7 @@ def training_dropout(model: Model) -> float:
 
 def fixed_dropout(rate: float) -> Model[Floats2d, Floats2d]:
     """Inverted dropout on a ``(n, width)`` array while training, at ``rate``."""
-    _check_rate("dropout", rate)
+    check_rate("dropout", rate)
     return Model("fixed_dropout", _dropout_forward, attrs={"rate": rate})
 
 
@@ -43,37 +45,3 @@ def _dropout_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2
         return X, lambda dY: dY
     mask = model.ops.get_dropout_mask(X.shape, rate)
     return X * mask, lambda dY: dY * mask
-
-
-def word_dropout(rate: float) -> Model[List[Floats2d], List[Floats2d]]:
-    """Drop whole tokens (rows) of each doc while training, each with probability
-    ``rate`` (Iyyer et al. 2015); a non-empty doc keeps at least one token. Later
-    layers see the shorter docs, so a mean is taken over the kept tokens."""
-    _check_rate("word_dropout", rate)
-    return Model("word_dropout", _word_dropout_forward, attrs={"rate": rate})
-
-
-def _word_dropout_forward(
-    model: Model, Xs: List[Floats2d], is_train: bool
-) -> Tuple[List[Floats2d], Callable]:
-    rate = model.attrs["rate"]
-    if not is_train or rate == 0.0:
-        return Xs, lambda dYs: dYs
-    xp = model.ops.xp
-    keeps = []
-    for X in Xs:
-        keep = xp.random.uniform(0.0, 1.0, (len(X),)) >= rate
-        if len(X) and not keep.any():
-            keep[int(xp.random.randint(len(X)))] = True
-        keeps.append(keep)
-    Ys = [X[keep] for X, keep in zip(Xs, keeps)]
-
-    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
-        dXs = []
-        for X, keep, dY in zip(Xs, keeps, dYs):
-            dX = model.ops.alloc2f(*X.shape)
-            dX[keep] = dY
-            dXs.append(dX)
-        return dXs
-
-    return Ys, backprop

@@ -14,14 +14,15 @@ The recurrent state never leaves the torch module, so a sequence's scores never 
 the other sequences of the batch. While training, the backward pass runs window by window
 (truncated back-propagation through time) and memory stays bounded on long sequences.
 """
-from dataclasses import dataclass
+
+from dataclasses import asdict, dataclass
 from typing import Callable, List, Optional, Tuple
 
 import torch
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats1d, Floats2d, Ints1d
 
-from ..modules.lm import EOS, UNK, RNNLM, validate_lm_options
+from ..modules.lm import EOS, RNNLM, UNK, LMOptions
 from ..shims import LazyShim
 from .dropout import training_dropout
 
@@ -49,32 +50,12 @@ class LMOutput:
     next_logprobs: Optional[Floats2d] = None
 
 
-def rnn_lm(
-    *,
-    embed_size: int,
-    cell: str = "lstm",
-    hidden_size: int = 512,
-    num_layers: int = 2,
-    proj_size: int = 0,
-    tie_weights: bool = True,
-    embed_dropout: float = 0.0,
-    input_dropout: float = 0.0,
-    hidden_dropout: float = 0.0,
-    weight_dropout: float = 0.0,
-    n_vocab: Optional[int] = None,
-    bptt: int = 70,
-) -> Model[LMBatch, LMOutput]:
+def rnn_lm(options: LMOptions, *, n_vocab: Optional[int] = None, bptt: int = 70) -> Model[LMBatch, LMOutput]:
     """A PyTorch RNN language model as a thinc layer (see the module docstring).
     ``n_vocab`` is set at initialize by the ``rnn_lm`` component, which also sets
     ``attrs["bptt"]`` from its own setting. spaCy's ``[training] dropout`` is the locked
     dropout on the last layer's output while training."""
-    cfg = dict(
-        embed_size=embed_size, cell=cell, hidden_size=hidden_size, num_layers=num_layers,
-        proj_size=proj_size, tie_weights=tie_weights, embed_dropout=embed_dropout,
-        input_dropout=input_dropout, hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
-    )
-    validate_lm_options(**cfg)  # config errors at pipeline creation, before the vocabulary exists
-    shim = LazyShim(RNNLM, cfg, "n_vocab")
+    shim = LazyShim(RNNLM.from_config, asdict(options), "n_vocab")
     if n_vocab is not None:
         shim.build(n_vocab)
     return Model(

@@ -18,6 +18,7 @@ model's structure does not change.
   piece's token vectors are reduced to partial statistics (sum and count, maximum,
   first and last rows), merged over the doc's pieces.
 """
+
 from typing import Callable, Iterator, List, Sequence, Tuple
 
 from spacy.tokens import Doc

@@ -12,6 +12,7 @@ a doc's vector never depends on the batch; an empty doc pools to zeros.
 - ``attention``: a weighted sum of the tokens, weights = softmax over the doc of
   ``gelu(W x + b) · q`` (thinc's ``ParametricAttention.v2``; q, W, b learned).
 """
+
 from typing import Callable, List, Sequence, Tuple, Union
 
 from thinc.api import (

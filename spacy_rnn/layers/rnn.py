@@ -8,33 +8,24 @@ Data flow of ``rnn``::
       -> torch: PackedRNN (dropout, packed nn.LSTM/GRU/RNN, dropout)
       -> one (sum n_tokens_i, nO) array -> List[Floats2d]     (ops.unflatten)
 """
+
+from dataclasses import asdict
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from ..modules.rnn import PackedRNN, rnn_output_width, validate_rnn_options
+from ..modules.rnn import PackedRNN, RNNOptions
 from ..shims import LazyShim
 from .dropout import training_dropout
 
 
-def rnn(
-    cell: str,
-    hidden_size: int,
-    *,
-    nI: Optional[int] = None,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    dropout: float = 0.0,
-    proj_size: int = 0,
-    bias: bool = True,
-    window: int = 0,
-) -> Model[List[Floats2d], List[Floats2d]]:
+def rnn(options: RNNOptions, *, nI: Optional[int] = None, window: int = 0) -> Model[List[Floats2d], List[Floats2d]]:
     """A PyTorch RNN as a thinc layer over lists of per-doc arrays.
 
     In: one ``(n_tokens, nI)`` array per doc. Out: one ``(n_tokens, nO)`` array per doc,
-    ``nO = (proj_size or hidden_size) * (2 if bidirectional else 1)``. Docs may be empty.
-    ``nI`` is inferred from the data at ``initialize`` when not given.
+    ``nO = options.output_size``. Docs may be empty. ``nI`` is inferred from the data at
+    ``initialize`` when not given.
 
     ``window > 0`` bounds the recurrence: a doc longer than ``window`` tokens is read as
     consecutive windows of ``window`` tokens, each from a fresh state, all in one packed
@@ -42,22 +33,12 @@ def rnn(
     ``window`` steps). ``window = 0`` reads every doc whole.
 
     ``attrs["dropout_rate"]`` (set by spaCy's ``set_dropout_rate`` from ``[training]
-    dropout``) is applied to the RNN's inputs and outputs while training; ``dropout``
-    is torch's dropout between stacked layers.
+    dropout``) is applied to the RNN's inputs and outputs while training;
+    ``options.dropout`` is torch's dropout between stacked layers.
     """
-    validate_rnn_options(cell, nI, hidden_size, num_layers, dropout, proj_size)
     if not isinstance(window, int) or isinstance(window, bool) or window < 0:
         raise ValueError(f"RNN option window must be an integer >= 0, got {window!r}.")
-    cfg = dict(
-        cell=cell,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        proj_size=proj_size,
-        bias=bias,
-    )
-    shim = LazyShim(PackedRNN, cfg, "input_size")
+    shim = LazyShim(PackedRNN.from_config, asdict(options), "input_size")
     if nI is not None:
         shim.build(nI)
     return Model(
@@ -65,13 +46,8 @@ def rnn(
         forward,
         init=init,
         shims=[shim],
-        dims={"nI": nI, "nO": rnn_output_width(hidden_size, bidirectional, proj_size)},
-        attrs={
-            "dropout_rate": 0.0,
-            "cell": cell,
-            "window": window,
-            "bidirectional": bidirectional,
-        },
+        dims={"nI": nI, "nO": options.output_size},
+        attrs={"dropout_rate": 0.0, "cell": options.cell, "window": window, "bidirectional": options.bidirectional},
     )
 
 

@@ -7,12 +7,13 @@
          when bidirectional, the backward RNN's first state
     -> (len(index), hidden_size or 2 * hidden_size): row ``index[t]`` for each token t
 """
+
 from typing import List
 
 import numpy
 import torch
 
-from .rnn import PackedRNN
+from .rnn import PackedRNN, RNNOptions
 
 N_BYTES = 256
 
@@ -24,7 +25,7 @@ class CharRNN(torch.nn.Module):
     def __init__(self, nM: int, hidden_size: int, cell: str = "lstm", bidirectional: bool = True):
         super().__init__()
         self.embed = torch.nn.Embedding(N_BYTES, nM)
-        self.rnn = PackedRNN(cell, nM, hidden_size, bidirectional=bidirectional)
+        self.rnn = PackedRNN(nM, RNNOptions(cell, hidden_size, bidirectional=bidirectional))
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
 

@@ -25,6 +25,8 @@ types), locked (variational) dropout with one mask per sequence and window on th
 embeddings, between layers and on the output, and weight-drop (DropConnect) on the
 hidden-to-hidden matrices.
 """
+
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -32,7 +34,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 from torch.utils.checkpoint import checkpoint
 
-from .rnn import CELLS, validate_rnn_options
+from .rnn import CELLS, RNNOptions, check_positive_int
 
 UNK, EOS = 0, 1  # fixed ids of the unknown-word and end-of-sentence symbols
 
@@ -48,27 +50,44 @@ class WeightDrop(torch.nn.Module):
         return torch.nn.functional.dropout(W, self.p, self.training)
 
 
-def validate_lm_options(
-    *,
-    cell: str,
-    embed_size: int,
-    hidden_size: int,
-    num_layers: int,
-    proj_size: int,
-    tie_weights: bool,
-    **dropouts: float,
-) -> None:
-    """Raise a ValueError naming the option when the language model settings are unusable."""
-    validate_rnn_options(cell, embed_size, hidden_size, num_layers, 0.0, proj_size)
-    for name, value in dropouts.items():
-        if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise ValueError(f"Language model option {name} must be in [0, 1), got {value!r}.")
-    if tie_weights and (proj_size or hidden_size) != embed_size:
-        raise ValueError(
-            f"tie_weights needs the last RNN layer's output width (proj_size or hidden_size = "
-            f"{proj_size or hidden_size}) to equal embed_size ({embed_size}); set proj_size = "
-            f"{embed_size} (LSTM), hidden_size = {embed_size}, or tie_weights = false."
-        )
+@dataclass(frozen=True)
+class LMOptions:
+    """The settings of an ``RNNLM`` other than its vocabulary size, checked when made: a
+    ValueError names the option that is unusable.
+
+    embed_size: embedding width. cell, hidden_size, num_layers, proj_size: the stacked
+    unidirectional RNN layers. tie_weights: the output layer reuses the embedding matrix
+    (needs ``proj_size or hidden_size == embed_size``). embed_dropout: drop whole word
+    types from the embedding matrix while training. input_dropout, hidden_dropout: locked
+    dropout on the embeddings and between layers. weight_dropout: DropConnect on each
+    layer's hidden-to-hidden matrix.
+    """
+
+    embed_size: int = 256
+    cell: str = "lstm"
+    hidden_size: int = 512
+    num_layers: int = 2
+    proj_size: int = 0
+    tie_weights: bool = True
+    embed_dropout: float = 0.0
+    input_dropout: float = 0.0
+    hidden_dropout: float = 0.0
+    weight_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        RNNOptions(self.cell, self.hidden_size, self.num_layers, proj_size=self.proj_size)
+        check_positive_int("embed_size", self.embed_size)
+        for name in ("embed_dropout", "input_dropout", "hidden_dropout", "weight_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ValueError(f"Language model option {name} must be in [0, 1), got {value!r}.")
+        width = self.proj_size or self.hidden_size
+        if self.tie_weights and width != self.embed_size:
+            raise ValueError(
+                f"tie_weights needs the last RNN layer's output width (proj_size or hidden_size = "
+                f"{width}) to equal embed_size ({self.embed_size}); set proj_size = "
+                f"{self.embed_size} (LSTM), hidden_size = {self.embed_size}, or tie_weights = false."
+            )
 
 
 def locked_dropout(data: torch.Tensor, rows: torch.Tensor, n_seqs: int, p: float, training: bool) -> torch.Tensor:
@@ -99,49 +118,39 @@ class RNNLM(torch.nn.Module):
     layer's output width, ``proj_size or hidden_size``, must equal ``embed_size``.
     """
 
-    def __init__(
-        self,
-        n_vocab: int,
-        *,
-        embed_size: int,
-        cell: str = "lstm",
-        hidden_size: int = 512,
-        num_layers: int = 2,
-        proj_size: int = 0,
-        tie_weights: bool = True,
-        embed_dropout: float = 0.0,
-        input_dropout: float = 0.0,
-        hidden_dropout: float = 0.0,
-        weight_dropout: float = 0.0,
-    ):
+    def __init__(self, n_vocab: int, options: LMOptions):
         super().__init__()
-        validate_lm_options(
-            cell=cell, embed_size=embed_size, hidden_size=hidden_size, num_layers=num_layers,
-            proj_size=proj_size, tie_weights=tie_weights, embed_dropout=embed_dropout,
-            input_dropout=input_dropout, hidden_dropout=hidden_dropout, weight_dropout=weight_dropout,
-        )
+        check_positive_int("n_vocab", n_vocab)
+        embed_size, hidden_size, proj_size = options.embed_size, options.hidden_size, options.proj_size
+        self.options = options
         self.embed = torch.nn.Embedding(n_vocab, embed_size)
-        cls, extra = CELLS[cell]
+        cls, extra = CELLS[options.cell]
         self.layers = torch.nn.ModuleList()
         width = embed_size
-        for _ in range(num_layers):
+        for _ in range(options.num_layers):
             kwargs = dict(extra, proj_size=proj_size) if proj_size else dict(extra)
             layer = cls(width, hidden_size, batch_first=True, **kwargs)
-            if weight_dropout:
-                parametrize.register_parametrization(layer, "weight_hh_l0", WeightDrop(weight_dropout))
+            if options.weight_dropout:
+                parametrize.register_parametrization(layer, "weight_hh_l0", WeightDrop(options.weight_dropout))
             self.layers.append(layer)
             width = proj_size or hidden_size
         self.decoder = torch.nn.Linear(width, n_vocab)
-        if tie_weights:
+        if options.tie_weights:
             self.decoder.weight = self.embed.weight
-        self.embed_dropout = embed_dropout
-        self.input_dropout = input_dropout
-        self.hidden_dropout = hidden_dropout
+        self.embed_dropout = options.embed_dropout
+        self.input_dropout = options.input_dropout
+        self.hidden_dropout = options.hidden_dropout
         # recompute windows after the first in the backward pass (bounded memory); the
         # gradients are the same either way
         self.checkpoint_windows = True
         torch.nn.init.uniform_(self.embed.weight, -0.1, 0.1)
         torch.nn.init.zeros_(self.decoder.bias)
+
+    @classmethod
+    def from_config(cls, n_vocab: int, **options) -> "RNNLM":
+        """Build from a flat config: ``n_vocab`` and the fields of ``LMOptions`` (the
+        ``cfg`` a saved model keeps)."""
+        return cls(n_vocab, LMOptions(**options))
 
     def forward(
         self,
@@ -183,8 +192,15 @@ class RNNLM(torch.nn.Module):
                 state = _first(state, len(active))
             if k > 0 and self.checkpoint_windows and self.training and torch.is_grad_enabled():
                 picked, state, last = checkpoint(
-                    self._window, X, T, window_lengths, state, output_dropout, False,
-                    use_reentrant=False, preserve_rng_state=True,
+                    self._window,
+                    X,
+                    T,
+                    window_lengths,
+                    state,
+                    output_dropout,
+                    False,
+                    use_reentrant=False,
+                    preserve_rng_state=True,
                 )
             else:
                 picked, state, last = self._window(X, T, window_lengths, state, output_dropout, next_logprobs)
@@ -193,7 +209,9 @@ class RNNLM(torch.nn.Module):
                 pieces[i].append(picked[j, : window_lengths[j]])
                 if last is not None and lengths[i] <= start + bptt:
                     ends[i] = last[j]
-        flat = torch.cat([p for i in range(len(inputs)) for p in pieces[i]]) if inputs else torch.zeros(0, device=device)
+        flat = (
+            torch.cat([p for i in range(len(inputs)) for p in pieces[i]]) if inputs else torch.zeros(0, device=device)
+        )
         if not next_logprobs:
             return flat, None
         if not inputs:
@@ -250,7 +268,11 @@ class RNNLM(torch.nn.Module):
             return -torch.nn.functional.cross_entropy(self.decoder(data), targets, reduction="none")
         if not data.shape[0]:
             return data.new_zeros(0)
-        return torch.cat([
-            -torch.nn.functional.cross_entropy(self.decoder(data[i : i + chunk]), targets[i : i + chunk], reduction="none")
-            for i in range(0, data.shape[0], chunk)
-        ])
+        return torch.cat(
+            [
+                -torch.nn.functional.cross_entropy(
+                    self.decoder(data[i : i + chunk]), targets[i : i + chunk], reduction="none"
+                )
+                for i in range(0, data.shape[0], chunk)
+            ]
+        )

@@ -10,7 +10,9 @@
 Packing means every sequence is read only up to its own last token in both directions, so
 a sequence's vectors never depend on the other sequences of the batch.
 """
-from typing import Dict, Optional, Sequence, Tuple
+
+from dataclasses import dataclass
+from typing import Dict, Sequence, Tuple
 
 import torch
 from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence
@@ -28,76 +30,81 @@ def rnn_output_width(hidden_size: int, bidirectional: bool, proj_size: int = 0) 
     return (proj_size or hidden_size) * (2 if bidirectional else 1)
 
 
-def validate_rnn_options(
-    cell: str,
-    input_size: Optional[int],
-    hidden_size: int,
-    num_layers: int,
-    dropout: float,
-    proj_size: int,
-) -> None:
-    """Raise a ValueError naming the option when the RNN settings are unusable."""
-    if cell not in CELLS:
-        raise ValueError(f"Unknown RNN cell {cell!r}: choose one of {sorted(CELLS)}.")
-    sizes = {"hidden_size": hidden_size, "num_layers": num_layers}
-    if input_size is not None:
-        sizes["input_size"] = input_size
-    for name, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"RNN option {name} must be a positive integer, got {value!r}.")
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"RNN option dropout must be in [0, 1), got {dropout!r}.")
-    if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
-        raise ValueError(f"RNN option proj_size must be an integer >= 0, got {proj_size!r}.")
-    if proj_size:
-        if cell != "lstm":
+def check_positive_int(name: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"RNN option {name} must be a positive integer, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class RNNOptions:
+    """The settings of a ``PackedRNN`` other than its input width, checked when made: a
+    ValueError names the option that is unusable. ``dropout`` is torch's dropout between
+    stacked layers; ``proj_size`` is for LSTMs only."""
+
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    proj_size: int = 0
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"Unknown RNN cell {self.cell!r}: choose one of {sorted(CELLS)}.")
+        check_positive_int("hidden_size", self.hidden_size)
+        check_positive_int("num_layers", self.num_layers)
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"RNN option dropout must be in [0, 1), got {dropout!r}.")
+        proj = self.proj_size
+        if not isinstance(proj, int) or isinstance(proj, bool) or proj < 0:
+            raise ValueError(f"RNN option proj_size must be an integer >= 0, got {proj!r}.")
+        if proj and self.cell != "lstm":
             raise ValueError(
-                f"RNN option proj_size is only supported for cell='lstm', not {cell!r} "
-                "(set proj_size = 0)."
+                f"RNN option proj_size is only supported for cell='lstm', not {self.cell!r} (set proj_size = 0)."
             )
-        if not 0 < proj_size < hidden_size:
-            raise ValueError(
-                f"RNN option proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}."
-            )
+        if proj and not proj < self.hidden_size:
+            raise ValueError(f"RNN option proj_size must be in [0, hidden_size={self.hidden_size}), got {proj}.")
+
+    @property
+    def output_size(self) -> int:
+        """Width of the vectors the RNN returns per token."""
+        return rnn_output_width(self.hidden_size, self.bidirectional, self.proj_size)
 
 
 class PackedRNN(torch.nn.Module):
     """A torch RNN (``torch.nn.LSTM``, ``GRU`` or ``RNN``) run over packed sequences
     (see the module docstring). Every length must be > 0.
 
-    ``dropout`` is torch's dropout between stacked layers; the ``dropout`` argument of
-    :meth:`forward` is applied to the RNN's inputs and outputs while training.
+    ``options.dropout`` is torch's dropout between stacked layers; the ``dropout``
+    argument of :meth:`forward` is applied to the RNN's inputs and outputs while training.
     """
 
-    def __init__(
-        self,
-        cell: str,
-        input_size: int,
-        hidden_size: int,
-        *,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        proj_size: int = 0,
-        bias: bool = True,
-    ):
+    def __init__(self, input_size: int, options: RNNOptions):
         super().__init__()
-        validate_rnn_options(cell, input_size, hidden_size, num_layers, dropout, proj_size)
-        cls, extra = CELLS[cell]
-        if proj_size:
-            extra = {**extra, "proj_size": proj_size}
+        check_positive_int("input_size", input_size)
+        cls, extra = CELLS[options.cell]
+        if options.proj_size:
+            extra = {**extra, "proj_size": options.proj_size}
         self.rnn = cls(
             input_size,
-            hidden_size,
-            num_layers=num_layers,
-            bias=bias,
+            options.hidden_size,
+            num_layers=options.num_layers,
+            bias=options.bias,
             batch_first=True,
             # torch warns about dropout on a single layer, where it does nothing
-            dropout=dropout if num_layers > 1 else 0.0,
-            bidirectional=bidirectional,
+            dropout=options.dropout if options.num_layers > 1 else 0.0,
+            bidirectional=options.bidirectional,
             **extra,
         )
-        self.output_size = rnn_output_width(hidden_size, bidirectional, proj_size)
+        self.output_size = options.output_size
+
+    @classmethod
+    def from_config(cls, input_size: int, **options) -> "PackedRNN":
+        """Build from a flat config: ``input_size`` and the fields of ``RNNOptions`` (the
+        ``cfg`` a saved model keeps)."""
+        return cls(input_size, RNNOptions(**options))
 
     def forward(self, X: torch.Tensor, lengths: Sequence[int], dropout: float = 0.0) -> torch.Tensor:
         X = torch.nn.functional.dropout(X, dropout, self.training)

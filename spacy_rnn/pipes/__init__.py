@@ -1,3 +1,2 @@
-from .tagger import RNNTagger
-
-__all__ = ["RNNTagger"]
+"""The components: one module per component, generation apart from the language model,
+and what they share (``base``)."""

@@ -1,5 +1,6 @@
 """What every spacy-rnn component adds to its spaCy base class: gradient clipping by the
 global norm, option checks, and loading that fails loudly on damaged saved models."""
+
 from pathlib import Path
 from typing import Iterable, Optional, Union
 

@@ -1,5 +1,6 @@
 """Text generation with a trained ``rnn_lm``: sampling (temperature, top-k, nucleus) or
 greedy decoding, one token at a time from the component's next-token distribution."""
+
 import math
 from typing import TYPE_CHECKING, Optional, Union
 
@@ -9,7 +10,7 @@ from spacy.tokens import Doc
 from ..modules.lm import EOS, UNK
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .lm import RNNLanguageModel
+    from .lm import RNNLMComponent
 
 
 def _is_number(value) -> bool:
@@ -28,8 +29,14 @@ def validate_sampling(max_tokens, temperature, top_k, top_p) -> None:
         raise ValueError(f"generate: max_tokens must be an integer >= 0, got {max_tokens!r}.")
 
 
-def choose(logp: numpy.ndarray, temperature: float, top_k: Optional[int], top_p: float,
-           greedy: bool, rng: numpy.random.RandomState) -> int:
+def choose(
+    logp: numpy.ndarray,
+    temperature: float,
+    top_k: Optional[int],
+    top_p: float,
+    greedy: bool,
+    rng: numpy.random.RandomState,
+) -> int:
     """The id of the next token from the log-distribution ``logp`` (never ``<unk>``)."""
     logp = logp.copy()
     logp[UNK] = -numpy.inf
@@ -49,7 +56,7 @@ def choose(logp: numpy.ndarray, temperature: float, top_k: Optional[int], top_p:
 
 
 def generate(
-    lm: "RNNLanguageModel",
+    lm: "RNNLMComponent",
     prompt: Union[str, Doc] = "",
     *,
     max_tokens: int = 40,

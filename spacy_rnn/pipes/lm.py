@@ -4,8 +4,9 @@ It sets ``Doc._.logprob`` (natural-log probability of the doc: of each token giv
 left context, and of the end of each sentence), ``Doc._.perplexity`` and
 ``Token._.surprisal`` (``-log2 p(token | left context)``), trains with ``spacy train``
 (mean cross-entropy over all predicted tokens, truncated back-propagation through time
-over windows of ``bptt`` tokens) and generates text (:meth:`RNNLanguageModel.generate`).
+over windows of ``bptt`` tokens) and generates text (:meth:`RNNLMComponent.generate`).
 """
+
 import math
 from collections import Counter
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -19,7 +20,7 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
-from ..layers.lm import EOS, UNK, LMBatch
+from ..layers.lm import UNK, LMBatch
 from .base import RNNPipe, check_max_grad_norm
 
 UNK_TEXT, EOS_TEXT = "<unk>", "<eos>"
@@ -106,7 +107,7 @@ def make_rnn_lm(
     bptt: int,
     max_grad_norm: float,
     scorer: Optional[Callable],
-) -> "RNNLanguageModel":
+) -> "RNNLMComponent":
     """A word-level RNN language model.
 
     min_freq, max_size: the output vocabulary is the training tokens seen at least
@@ -117,7 +118,7 @@ def make_rnn_lm(
         the state forward (truncated back-propagation through time in training).
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
     """
-    return RNNLanguageModel(
+    return RNNLMComponent(
         nlp.vocab,
         model,
         name,
@@ -135,7 +136,7 @@ def make_rnn_lm(
 Sequence_ = Tuple[int, numpy.ndarray, numpy.ndarray]
 
 
-class RNNLanguageModel(RNNPipe, TrainablePipe):
+class RNNLMComponent(RNNPipe, TrainablePipe):
     """Scores docs with an RNN language model and generates text. Each doc, or each
     sentence where the doc has sentence boundaries, is read from a fresh state, and the
     end-of-sentence symbol is predicted after it. Whitespace tokens are skipped (their
@@ -207,8 +208,7 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
         """Raise a ValueError unless the component has a vocabulary and a built model."""
         if not self.cfg["words"] or self.model.has_dim("nV") is not True:
             raise ValueError(
-                f"rnn_lm '{self.name}' is not initialized: train it (spacy train) or call "
-                "nlp.initialize() first."
+                f"rnn_lm '{self.name}' is not initialized: train it (spacy train) or call nlp.initialize() first."
             )
 
     # scoring ----------------------------------------------------------------------
@@ -256,7 +256,7 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
-        validate_examples(examples, "RNNLanguageModel.update")
+        validate_examples(examples, "RNNLMComponent.update")
         self.require_trained()
         seqs = self._sequences([eg.reference for eg in examples])
         if not seqs:
@@ -284,8 +284,10 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
     def loaded_problem(self) -> Optional[str]:
         n_words = len(self.cfg["words"])
         if self.model.has_dim("nV") is True and self.model.get_dim("nV") != n_words:
-            return (f"the saved model has {self.model.get_dim('nV')} output rows but cfg has "
-                    f"{n_words or 'no'} vocabulary words")
+            return (
+                f"the saved model has {self.model.get_dim('nV')} output rows but cfg has "
+                f"{n_words or 'no'} vocabulary words"
+            )
         return None
 
     def initialize(
@@ -297,7 +299,7 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
     ) -> None:
         """Build the output vocabulary from the training docs (or take ``words``) and
         initialize the model for it."""
-        validate_get_examples(get_examples, "RNNLanguageModel.initialize")
+        validate_get_examples(get_examples, "RNNLMComponent.initialize")
         if words is None:
             counts: Counter = Counter()
             for eg in get_examples():
@@ -339,8 +341,15 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
         from .generate import generate
 
         return generate(
-            self, prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
-            top_p=top_p, greedy=greedy, seed=seed, stop_at_eos=stop_at_eos,
+            self,
+            prompt,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            greedy=greedy,
+            seed=seed,
+            stop_at_eos=stop_at_eos,
         )
 
     def next_token_logprobs(self, tokens: Sequence[Token], ids: Sequence[int] = ()) -> numpy.ndarray:
@@ -354,3 +363,7 @@ class RNNLanguageModel(RNNPipe, TrainablePipe):
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError("rnn_lm has a vocabulary built at initialize, not labels.")
+
+
+# the name of 0.1.0 (it collided with the architecture spacy_rnn.RNNLanguageModel.v1)
+RNNLanguageModel = RNNLMComponent

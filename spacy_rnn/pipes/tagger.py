@@ -1,5 +1,6 @@
 """The ``rnn_tagger`` component: spaCy's ``Tagger`` with an RNN model, UPOS or
 fine-grained tags, and gradient clipping by the global norm."""
+
 from itertools import islice
 from typing import Callable, Dict, Iterable, List, Literal, Optional
 
@@ -83,14 +84,14 @@ def make_rnn_tagger(
     label_smoothing: float,
     neg_prefix: str,
     scorer: Optional[Callable],
-) -> "RNNTagger":
+) -> "RNNTaggerComponent":
     """Predict a label per token with an RNN: ``attr = "pos"`` writes ``token.pos_``
     (UPOS), ``attr = "tag"`` writes ``token.tag_``.
 
     max_grad_norm: clip the gradients of the component's model to this global L2
         norm before each update (0 turns it off).
     """
-    return RNNTagger(
+    return RNNTaggerComponent(
         nlp.vocab,
         model,
         name,
@@ -103,7 +104,7 @@ def make_rnn_tagger(
     )
 
 
-class RNNTagger(RNNPipe, Tagger):
+class RNNTaggerComponent(RNNPipe, Tagger):
     """spaCy's ``Tagger`` (labels, prediction, serialization, rehearsal), extended to
     predict UPOS as well as fine-grained tags and to clip gradients globally."""
 
@@ -170,11 +171,11 @@ class RNNTagger(RNNPipe, Tagger):
         return None
 
     def get_loss(self, examples, scores):
-        validate_examples(examples, "RNNTagger.get_loss")
+        validate_examples(examples, "RNNTaggerComponent.get_loss")
         truths = [self._gold_labels(eg) for eg in examples]
         known = set(self.labels)
         neg = self.cfg["neg_prefix"]
-        for eg, golds in zip(examples, truths):
+        for golds in truths:
             for label in golds:
                 if label is not None and label not in known and not (neg and label.startswith(neg)):
                     raise ValueError(
@@ -196,7 +197,7 @@ class RNNTagger(RNNPipe, Tagger):
         return float(loss), d_scores
 
     def initialize(self, get_examples, *, nlp=None, labels=None):
-        validate_get_examples(get_examples, "RNNTagger.initialize")
+        validate_get_examples(get_examples, "RNNTaggerComponent.initialize")
         if labels is not None:
             for label in labels:
                 self.add_label(label)
@@ -227,3 +228,7 @@ class RNNTagger(RNNPipe, Tagger):
                 ).reshape((len(golds), len(self.labels)))
             )
         self.model.initialize(X=doc_sample, Y=label_sample)
+
+
+# the name of 0.1.0 (it collided with the architecture spacy_rnn.RNNTagger.v1)
+RNNTagger = RNNTaggerComponent

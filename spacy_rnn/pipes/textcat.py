@@ -1,6 +1,7 @@
 """The ``rnn_textcat`` and ``rnn_textcat_multilabel`` components: spaCy's ``textcat`` and
 ``textcat_multilabel`` (labels, loss, scoring, serialization) with RNN models as defaults,
 gradient clipping by the global norm, and stricter checks of the training data."""
+
 from typing import Callable, Iterable, Optional
 
 from spacy.language import Language
@@ -117,7 +118,7 @@ class _RNNTextCatMixin(RNNPipe):
         if isinstance(labels, str):
             raise ValueError(
                 f"{self.factory_name} '{self.name}': labels must be a list of label names, got "
-                f"the string {labels!r}. In a config, write labels = [\"a\", \"b\"] (JSON, with "
+                f'the string {labels!r}. In a config, write labels = ["a", "b"] (JSON, with '
                 "double quotes), or give a path to a labels file with spacy.read_labels.v1."
             )
         super().initialize(get_examples, nlp=nlp, labels=labels, **kwargs)
@@ -148,7 +149,7 @@ class _RNNTextCatMixin(RNNPipe):
         return None
 
 
-class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
+class RNNTextCatComponent(_RNNTextCatMixin, TextCategorizer):
     """spaCy's ``TextCategorizer`` (mutually exclusive classes, softmax). A training doc
     without any cats is left out of the loss (spaCy's textcat would train it towards
     all zeros). ``class_weights = "balanced"`` weights each doc's loss by
@@ -171,7 +172,7 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         self.max_grad_norm = check_max_grad_norm(self.factory_name, max_grad_norm)
         if class_weights not in CLASS_WEIGHTS:
             raise ValueError(
-                f"{self.factory_name}: class_weights must be null, \"balanced\" or \"sqrt_balanced\", "
+                f'{self.factory_name}: class_weights must be null, "balanced" or "sqrt_balanced", '
                 f"got {class_weights!r}."
             )
         kwargs = {} if scorer is None else {"scorer": scorer}
@@ -201,8 +202,7 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         weights = self.cfg.get("label_weights")
         if weights:
             row_weights = [
-                weights.get(max(eg.reference.cats, key=eg.reference.cats.get), 1.0)
-                if eg.reference.cats else 0.0
+                weights.get(max(eg.reference.cats, key=eg.reference.cats.get), 1.0) if eg.reference.cats else 0.0
                 for eg in examples
             ]
             d_scores = d_scores * self.model.ops.asarray2f([row_weights]).T
@@ -217,7 +217,7 @@ class RNNTextCategorizer(_RNNTextCatMixin, TextCategorizer):
         return truths, not_missing
 
 
-class RNNMultiLabelTextCategorizer(_RNNTextCatMixin, MultiLabel_TextCategorizer):
+class RNNMultiLabelTextCatComponent(_RNNTextCatMixin, MultiLabel_TextCategorizer):
     """spaCy's ``MultiLabel_TextCategorizer`` (independent labels, a sigmoid each;
     labels absent from a doc's cats are missing values, left out of the loss)."""
 
@@ -261,7 +261,7 @@ def make_rnn_textcat(
     max_grad_norm: float,
     class_weights: Optional[str],
     scorer: Optional[Callable],
-) -> RNNTextCategorizer:
+) -> RNNTextCatComponent:
     """Mutually exclusive classes (exactly one per doc) with an RNN: ``doc.cats`` gets
     a probability per label, summing to 1.
 
@@ -269,7 +269,7 @@ def make_rnn_textcat(
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
     class_weights: null, or "balanced" to weight rare labels up in the loss.
     """
-    return RNNTextCategorizer(
+    return RNNTextCatComponent(
         nlp.vocab,
         model,
         name,
@@ -298,12 +298,17 @@ def make_rnn_textcat_multilabel(
     threshold: float,
     max_grad_norm: float,
     scorer: Optional[Callable],
-) -> RNNMultiLabelTextCategorizer:
+) -> RNNMultiLabelTextCatComponent:
     """Independent labels (zero, one or several per doc) with an RNN: ``doc.cats``
     gets a probability per label; ``threshold`` is the cut-off the scorer uses.
 
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
     """
-    return RNNMultiLabelTextCategorizer(
+    return RNNMultiLabelTextCatComponent(
         nlp.vocab, model, name, threshold=threshold, max_grad_norm=max_grad_norm, scorer=scorer
     )
+
+
+# the names of 0.1.0
+RNNTextCategorizer = RNNTextCatComponent
+RNNMultiLabelTextCategorizer = RNNMultiLabelTextCatComponent

@@ -4,6 +4,7 @@ by ``rnn_tagger`` (with ``attr = "tag"``, what spaCy's tagger predicts), ``rnn_t
 or ``rnn_textcat_multilabel`` instead, under the same name. Nothing of spaCy's test code
 is copied or changed: ``python -m pytest -p swap_factories --pyargs spacy.tests.pipeline.test_tagger``
 (with this folder on PYTHONPATH)."""
+
 from spacy.language import Language
 
 SWAP = {

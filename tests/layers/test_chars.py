@@ -1,4 +1,5 @@
-"""The character-level embedding (spacy_rnn.CharRNNEmbed.v1) and ConcatEmbed."""
+"""spacy_rnn.layers.chars: character-level word vectors as a thinc layer over docs."""
+
 import numpy
 import pytest
 import spacy
@@ -6,7 +7,7 @@ import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 
-from test_tagger import SMALL_MODEL, predict_attrs, gold_attrs, train
+from spacy_rnn.shims import torch_module
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_one_row_per_token_and_equal_rows_for_equal_words(vocab):
 
 def test_word_vector_is_final_states_of_a_plain_torch_run(vocab):
     model = make_char_embed()
-    module = model.shims[0]._model
+    module = torch_module(model.shims[0])
     word = "tagging"
     Y = model.predict([Doc(vocab, words=[word])])[0][0]
     module.eval()
@@ -54,33 +55,14 @@ def test_gradients_reach_the_byte_embeddings(vocab):
     model = make_char_embed()
     Ys, backprop = model.begin_update([Doc(vocab, words=["a", "bb", "a"])])
     backprop([numpy.ones_like(Y) for Y in Ys])
-    grad = model.shims[0]._model.embed.weight.grad
+    grad = torch_module(model.shims[0]).embed.weight.grad
     assert grad[ord("a")].abs().sum() > 0 and grad[ord("b")].abs().sum() > 0
     assert grad[ord("z")].abs().sum() == 0
 
 
-def test_tagger_with_words_and_characters_trains_and_round_trips(tiny_examples, tiny_docs):
-    model = {**SMALL_MODEL, "tok2vec": {**SMALL_MODEL["tok2vec"], "embed": {
-        "@architectures": "spacy_rnn.ConcatEmbed.v1",
-        "*": {
-            "words": SMALL_MODEL["tok2vec"]["embed"],
-            "chars": {"@architectures": "spacy_rnn.CharRNNEmbed.v1", "nM": 16, "hidden_size": 16},
-        },
-    }}}
-    nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": model})
-    train(nlp, tiny_examples, steps=80)
-    assert predict_attrs(nlp, tiny_docs) == gold_attrs(tiny_docs)
-    loaded = spacy.blank("en").from_config(nlp.config).from_bytes(nlp.to_bytes())
-    texts = ["Zebras quickly jumped .", ""]
-    assert [[t.pos_ for t in d] for d in loaded.pipe(texts)] == [[t.pos_ for t in d] for d in nlp.pipe(texts)]
-
-
-def test_bad_values_raise_clear_errors():
+def test_bad_max_chars_raises():
     with pytest.raises(ValueError, match="max_chars"):
         registry.architectures.get("spacy_rnn.CharRNNEmbed.v1")(max_chars=1)
-    with pytest.raises(ValueError, match="at least one"):
-        registry.architectures.get("spacy_rnn.ConcatEmbed.v1")()
 
 
 def test_saved_model_does_not_grow_with_the_words_it_has_seen(vocab):

@@ -6,6 +6,7 @@ Every test must pass except the deliberate differences below, each with its reas
 new failure, or a listed difference that starts passing, fails this test so that drift
 shows up by itself.
 """
+
 import os
 import subprocess
 import sys
@@ -20,17 +21,32 @@ DIFFERENCES = {
     "test_issue6908": "labels given as a string in the config raise (spaCy adds each character as a label)",
     "test_positive_class": "training labels that are not among the given labels raise at initialize",
     "test_issue9904": "the untrained model scores docs differently (random init), and the test pairs the "
-                      "rows of a repeated batch with other docs' labels",
+    "rows of a repeated batch with other docs' labels",
     "test_overfitting_IO_multi": "branch dropout keeps the training loss above spaCy's 0.01 threshold",
 }
 
 
 def test_spacy_pipeline_tests_pass_against_our_components(tmp_path):
     report = tmp_path / "report.xml"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "spacy_suite"),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "pytest", "-p", "swap_factories", "-p", "no:cacheprovider", "-q",
-           "-W", "ignore", f"--junitxml={report}", "--pyargs", *SUITE]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "spacy_suite"), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "swap_factories",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-W",
+        "ignore",
+        f"--junitxml={report}",
+        "--pyargs",
+        *SUITE,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
     assert report.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     cases = ElementTree.parse(report).getroot().iter("testcase")

@@ -1,8 +1,7 @@
 """The rnn_lm component: training, scores, fresh state per sentence, windows (truncated
-BPTT), generation, serialization and bad input."""
+BPTT), serialization and bad input."""
+
 import math
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -11,59 +10,19 @@ import torch
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_rnn.layers.lm import EOS, UNK
-from spacy_rnn.pipes.lm import RNNLanguageModel
-
-# after its first word, each sentence is predictable from its left context
-TEXTS = [
-    "the cat sat on the mat .",
-    "a dog lay on a log .",
-    "my old man saw big ships .",
-    "birds sang loudly today .",
-]
-
-
-def small_model(**overrides):
-    model = {
-        "@architectures": "spacy_rnn.RNNLanguageModel.v1",
-        "cell": "lstm",
-        "embed_size": 32,
-        "hidden_size": 64,
-        "num_layers": 2,
-        "proj_size": 32,
-        "tie_weights": True,
-    }
-    model.update(overrides)
-    return model
-
-
-def make_nlp(model=None, **cfg):
-    nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_lm", config={"model": model or small_model(), **cfg})
-    return nlp
-
-
-def examples_for(nlp, texts=TEXTS):
-    return [Example(nlp.make_doc(t), nlp.make_doc(t)) for t in texts]
-
-
-def train(nlp, steps=300, lr=0.01, drop=0.0):
-    spacy.util.fix_random_seed(0)
-    examples = examples_for(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    optimizer.learn_rate = lr
-    for _ in range(steps):
-        nlp.update(examples, sgd=optimizer, drop=drop)
-    return nlp
+from spacy_rnn.modules.lm import EOS, UNK
+from spacy_rnn.pipes.lm import RNNLMComponent
+from spacy_rnn.shims import torch_module
+from tests.helpers import LM_TEXTS, lm_examples, lm_model, lm_nlp, train_lm
 
 
 @pytest.fixture(scope="module")
 def trained_nlp():
-    return train(make_nlp())
+    return train_lm(lm_nlp())
 
 
 def test_overfits_a_fixture_to_perplexity_near_one(trained_nlp):
-    scores = trained_nlp.evaluate(examples_for(trained_nlp))
+    scores = trained_nlp.evaluate(lm_examples(trained_nlp))
     assert scores["lm_ppl"] < 1.5
     assert scores["lm_score"] == pytest.approx(1 / scores["lm_ppl"])
     assert scores["lm_loss"] == pytest.approx(math.log(scores["lm_ppl"]))
@@ -72,21 +31,21 @@ def test_overfits_a_fixture_to_perplexity_near_one(trained_nlp):
 def test_vocabulary_is_built_from_the_training_docs(trained_nlp):
     words = trained_nlp.get_pipe("rnn_lm").words
     assert words[UNK] == "<unk>" and words[EOS] == "<eos>"
-    assert words[2:6] == (".", "a", "on", "the") and set(words[2:]) == {w for t in TEXTS for w in t.split()}
+    assert words[2:6] == (".", "a", "on", "the") and set(words[2:]) == {w for t in LM_TEXTS for w in t.split()}
 
 
 def test_min_freq_max_size_lowercase():
-    nlp = make_nlp(min_freq=2, lowercase=True)
-    examples = examples_for(nlp, ["The cat .", "the dog .", "THE cat"])
+    nlp = lm_nlp(min_freq=2, lowercase=True)
+    examples = lm_examples(nlp, ["The cat .", "the dog .", "THE cat"])
     nlp.initialize(lambda: examples)
     assert nlp.get_pipe("rnn_lm").words == ("<unk>", "<eos>", "the", ".", "cat")
-    nlp = make_nlp(max_size=4)
-    nlp.initialize(lambda: examples_for(nlp))
+    nlp = lm_nlp(max_size=4)
+    nlp.initialize(lambda: lm_examples(nlp))
     assert nlp.get_pipe("rnn_lm").words == ("<unk>", "<eos>", ".", "a")
 
 
 def module_of(nlp):
-    return nlp.get_pipe("rnn_lm").model.shims[0]._model
+    return torch_module(nlp.get_pipe("rnn_lm").model.shims[0])
 
 
 def test_distributions_sum_to_one_and_surprisal_matches_the_torch_module(trained_nlp):
@@ -117,11 +76,11 @@ def test_each_sentence_starts_from_a_fresh_state(trained_nlp):
                 starts.append(i == 0)
         return Doc(trained_nlp.vocab, words=words, sent_starts=starts)
 
-    one = trained_nlp(with_sents(TEXTS[:1]))
-    two = trained_nlp(with_sents(TEXTS[:1] + TEXTS[2:3]))  # noqa: E501
+    one = trained_nlp(with_sents(LM_TEXTS[:1]))
+    two = trained_nlp(with_sents(LM_TEXTS[:1] + LM_TEXTS[2:3]))  # noqa: E501
     n = len(one)
     assert [t._.surprisal for t in one] == pytest.approx([t._.surprisal for t in two[:n]], abs=1e-6)
-    alone = trained_nlp(Doc(trained_nlp.vocab, words=TEXTS[2].split()))
+    alone = trained_nlp(Doc(trained_nlp.vocab, words=LM_TEXTS[2].split()))
     assert [t._.surprisal for t in two[n:]] == pytest.approx([t._.surprisal for t in alone], abs=1e-6)
     # the doc's log-probability is the sum over its sentences, each with its end
     assert two._.logprob == pytest.approx(one._.logprob + alone._.logprob, abs=1e-4)
@@ -132,20 +91,20 @@ def test_windows_carry_the_state(trained_nlp, tmp_path):
     trained_nlp.to_disk(tmp_path / "model")
     windowed = spacy.load(tmp_path / "model", config={"components": {"rnn_lm": {"bptt": 3}}})
     assert windowed.get_pipe("rnn_lm").bptt == 3
-    text = " ".join(TEXTS)  # one 27-token sequence: 10 windows
+    text = " ".join(LM_TEXTS)  # one 27-token sequence: 10 windows
     expected = [t._.surprisal for t in trained_nlp(text)]
     assert [t._.surprisal for t in windowed(text)] == pytest.approx(expected, rel=1e-5, abs=1e-5)
-    batch = list(windowed.pipe([text, TEXTS[0], "", text[:20]]))
+    batch = list(windowed.pipe([text, LM_TEXTS[0], "", text[:20]]))
     assert [t._.surprisal for t in batch[0]] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 def test_training_in_windows_learns():
-    nlp = train(make_nlp(bptt=3))
-    assert nlp.evaluate(examples_for(nlp))["lm_ppl"] < 1.5
+    nlp = train_lm(lm_nlp(bptt=3))
+    assert nlp.evaluate(lm_examples(nlp))["lm_ppl"] < 1.5
 
 
 def test_long_doc_is_scored_in_bounded_windows(trained_nlp):
-    words = (" ".join(TEXTS) + " ").split() * 3900  # 101,400 tokens
+    words = (" ".join(LM_TEXTS) + " ").split() * 3900  # 101,400 tokens
     doc = trained_nlp(Doc(trained_nlp.vocab, words=words))
     assert len(doc) > 100_000 and doc._.lm_predicted == len(doc) + 1
     assert all(t._.surprisal is not None and math.isfinite(t._.surprisal) for t in doc[-50:])
@@ -156,7 +115,7 @@ def _training_logprobs(nlp, drop):
     from thinc.api import set_dropout_rate
 
     lm = nlp.get_pipe("rnn_lm")
-    batch = lm._batch(lm._sequences([nlp.make_doc(t) for t in TEXTS]))
+    batch = lm._batch(lm._sequences([nlp.make_doc(t) for t in LM_TEXTS]))
     set_dropout_rate(lm.model, drop)
     out, _ = lm.model.begin_update(batch)
     return numpy.concatenate(out.logprobs)
@@ -164,8 +123,8 @@ def _training_logprobs(nlp, drop):
 
 def test_training_dropout_reaches_the_torch_module():
     no_regularisers = dict(embed_dropout=0.0, input_dropout=0.0, hidden_dropout=0.0, weight_dropout=0.0)
-    nlp = make_nlp(small_model(**no_regularisers))
-    examples = examples_for(nlp)
+    nlp = lm_nlp(lm_model(**no_regularisers))
+    examples = lm_examples(nlp)
     nlp.initialize(lambda: examples)
     spacy.util.fix_random_seed(0)
     no_drop = [_training_logprobs(nlp, 0.0) for _ in range(2)]
@@ -173,17 +132,17 @@ def test_training_dropout_reaches_the_torch_module():
     dropped = [_training_logprobs(nlp, 0.3) for _ in range(2)]
     assert not numpy.allclose(dropped[0], dropped[1]) and not numpy.allclose(dropped[0], no_drop[0])
     lm = nlp.get_pipe("rnn_lm")
-    before = [t._.surprisal for t in nlp(TEXTS[0])]  # prediction: no dropout
-    assert [t._.surprisal for t in nlp(TEXTS[0])] == before
-    assert numpy.allclose(
-        -numpy.asarray(before) * math.log(2), no_drop[0][: len(before)], atol=1e-5
-    ), "prediction scores equal a training pass without dropout"
+    before = [t._.surprisal for t in nlp(LM_TEXTS[0])]  # prediction: no dropout
+    assert [t._.surprisal for t in nlp(LM_TEXTS[0])] == before
+    assert numpy.allclose(-numpy.asarray(before) * math.log(2), no_drop[0][: len(before)], atol=1e-5), (
+        "prediction scores equal a training pass without dropout"
+    )
     assert lm.model.attrs["dropout_rate"] == 0.3
 
 
 def test_regularisers_change_training_outputs_only():
-    nlp = make_nlp(small_model(embed_dropout=0.2, input_dropout=0.3, hidden_dropout=0.3, weight_dropout=0.5))
-    examples = examples_for(nlp)
+    nlp = lm_nlp(lm_model(embed_dropout=0.2, input_dropout=0.3, hidden_dropout=0.3, weight_dropout=0.5))
+    examples = lm_examples(nlp)
     nlp.initialize(lambda: examples)
     runs = [_training_logprobs(nlp, 0.0) for _ in range(2)]
     assert not numpy.allclose(runs[0], runs[1])
@@ -196,46 +155,14 @@ def test_regularisers_change_training_outputs_only():
     assert "layers.0.parametrizations.weight_hh_l0.original" in dict(module.named_parameters())
 
 
-def test_seeded_sampling_is_reproducible(trained_nlp):
-    lm = trained_nlp.get_pipe("rnn_lm")
-    kwargs = dict(max_tokens=12, temperature=3.0, top_k=8, top_p=0.99)
-    assert lm.generate("", seed=3, **kwargs) == lm.generate("", seed=3, **kwargs)
-    samples = {lm.generate("", seed=seed, **kwargs) for seed in range(8)}
-    assert len(samples) > 1  # the four sentence openings are about equally likely
-    for sample in samples:
-        assert "<unk>" not in sample and len(sample.split()) <= 12
-    assert lm.generate("the", seed=1, max_tokens=5).startswith("the ")
-
-
-def test_greedy_generation_is_deterministic_and_stops_at_the_end_of_sentence(trained_nlp):
-    lm = trained_nlp.get_pipe("rnn_lm")
-    text = lm.generate("the cat", greedy=True, max_tokens=30)
-    assert text == lm.generate("the cat", greedy=True, max_tokens=30)
-    assert text == "the cat sat on the mat ."  # learned: stops at <eos>, not at max_tokens
-    longer = lm.generate("the cat", greedy=True, max_tokens=30, stop_at_eos=False)
-    assert longer.startswith(text) and longer.count(" . ") >= 2  # went on past the end
-    assert len(longer.split()) <= 32  # 30 steps; sentence ends are steps but not words
-    assert len(lm.generate("the", greedy=True, max_tokens=2).split()) == 3
-
-
-def test_generate_command_line(trained_nlp, tmp_path):
-    trained_nlp.to_disk(tmp_path / "model")
-    cmd = [sys.executable, "-m", "spacy_rnn", "generate", str(tmp_path / "model"), "the cat", "--greedy"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "the cat sat on the mat ."
-    result = subprocess.run(cmd[:-1] + ["--top-p", "0"], capture_output=True, text=True)
-    assert result.returncode == 1 and "top_p" in result.stderr
-
-
 def test_serialization_keeps_vocabulary_and_scores(trained_nlp, tmp_path):
-    texts = TEXTS + ["an unknown word here", ""]
+    texts = LM_TEXTS + ["an unknown word here", ""]
     expected = [[t._.surprisal for t in d] for d in trained_nlp.pipe(texts)]
     trained_nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
     assert loaded.get_pipe("rnn_lm").words == trained_nlp.get_pipe("rnn_lm").words
     assert [[t._.surprisal for t in d] for d in loaded.pipe(texts)] == expected
-    again = make_nlp()
+    again = lm_nlp()
     again.get_pipe("rnn_lm").from_bytes(trained_nlp.get_pipe("rnn_lm").to_bytes())
     assert [[t._.surprisal for t in d] for d in again.pipe(texts)] == expected
 
@@ -252,10 +179,18 @@ def test_bad_input(trained_nlp):
         lm.generate("zebra quantum")
     assert lm.generate("", greedy=True)  # no prompt: start of a sentence
     nan, inf = float("nan"), float("inf")
-    for kwargs, name in [({"temperature": 0}, "temperature"), ({"temperature": -1.0}, "temperature"),
-                         ({"temperature": nan}, "temperature"), ({"temperature": inf}, "temperature"),
-                         ({"top_k": 0}, "top_k"), ({"top_k": True}, "top_k"), ({"top_p": 0.0}, "top_p"),
-                         ({"top_p": 1.5}, "top_p"), ({"top_p": nan}, "top_p"), ({"max_tokens": -1}, "max_tokens")]:
+    for kwargs, name in [
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": -1.0}, "temperature"),
+        ({"temperature": nan}, "temperature"),
+        ({"temperature": inf}, "temperature"),
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": True}, "top_k"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"top_p": nan}, "top_p"),
+        ({"max_tokens": -1}, "max_tokens"),
+    ]:
         with pytest.raises(ValueError, match=name):
             lm.generate("the", **kwargs)
     with pytest.raises(TypeError, match="prompt must be a str or a Doc"):
@@ -263,9 +198,9 @@ def test_bad_input(trained_nlp):
 
 
 def test_untrained_component_raises_clear_errors():
-    nlp = make_nlp()
+    nlp = lm_nlp()
     lm = nlp.get_pipe("rnn_lm")
-    assert isinstance(lm, RNNLanguageModel)
+    assert isinstance(lm, RNNLMComponent)
     with pytest.raises(ValueError, match="not initialized"):
         lm.generate("the cat")
     with pytest.raises(ValueError, match="not initialized"):
@@ -274,29 +209,29 @@ def test_untrained_component_raises_clear_errors():
 
 def test_bad_config_values_raise_clear_errors():
     with pytest.raises(ValueError, match="tie_weights"):
-        make_nlp(small_model(proj_size=0))
+        lm_nlp(lm_model(proj_size=0))
     with pytest.raises(ValueError, match="proj_size"):
-        make_nlp(small_model(cell="gru"))
+        lm_nlp(lm_model(cell="gru"))
     with pytest.raises(ValueError, match="weight_dropout"):
-        make_nlp(small_model(weight_dropout=1.0))
+        lm_nlp(lm_model(weight_dropout=1.0))
     with pytest.raises(ValueError, match="bptt"):
-        make_nlp(bptt=0)
+        lm_nlp(bptt=0)
     with pytest.raises(ValueError, match="max_size"):
-        make_nlp(max_size=2)
-    gru = make_nlp(small_model(cell="gru", proj_size=0, hidden_size=32))
-    train(gru, steps=2)
+        lm_nlp(max_size=2)
+    gru = lm_nlp(lm_model(cell="gru", proj_size=0, hidden_size=32))
+    train_lm(gru, steps=2)
 
 
 def test_extensions_do_not_clash():
     from spacy.tokens import Token
 
-    make_nlp()
-    make_nlp()  # registering twice is fine
+    lm_nlp()
+    lm_nlp()  # registering twice is fine
     Token.remove_extension("surprisal")
     Token.set_extension("surprisal", getter=lambda t: 0.0)
     try:
         with pytest.raises(ValueError, match="Token._.surprisal is already registered"):
-            make_nlp()
+            lm_nlp()
     finally:
         Token.remove_extension("surprisal")
         Token.set_extension("surprisal", default=None)
@@ -305,7 +240,7 @@ def test_extensions_do_not_clash():
 def test_scorer_selects_the_lowest_perplexity():
     from spacy_rnn.pipes.lm import lm_score
 
-    nlp = make_nlp()
+    nlp = lm_nlp()
     assert nlp.config["training"]["score_weights"]["lm_score"] == 1.0
     docs = [nlp.make_doc("a b"), nlp.make_doc("c")]
     docs[0]._.logprob, docs[0]._.lm_predicted = -6.0, 3
@@ -319,31 +254,10 @@ def test_scorer_selects_the_lowest_perplexity():
 def test_scores_of_a_long_doc_do_not_depend_on_the_batch():
     """Regression: a doc longer than bptt in a batch not sorted longest first got the
     carried state of another doc (torch and our code both reordered the states)."""
-    nlp = make_nlp(small_model(num_layers=1, proj_size=0, hidden_size=32), bptt=5)
-    nlp.initialize(lambda: examples_for(nlp))
-    long, longer, short = " ".join(TEXTS), " ".join(TEXTS * 3), TEXTS[1]
+    nlp = lm_nlp(lm_model(num_layers=1, proj_size=0, hidden_size=32), bptt=5)
+    nlp.initialize(lambda: lm_examples(nlp))
+    long, longer, short = " ".join(LM_TEXTS), " ".join(LM_TEXTS * 3), LM_TEXTS[1]
     alone = [t._.surprisal for t in nlp(long)]
     for batch in ([long, longer], [longer, long], [short, long, longer], [longer, short, long]):
         doc = next(d for d in nlp.pipe(batch) if d.text == long)
         numpy.testing.assert_allclose([t._.surprisal for t in doc], alone, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("dropouts", [0.0, 0.3])
-def test_windows_recomputed_in_the_backward_pass_give_the_same_gradients(dropouts):
-    """Windows after the first are checkpointed (recomputed while back-propagating, with
-    the same dropout masks): the gradients equal those of keeping every window's graph."""
-    from spacy_rnn.modules.lm import RNNLM
-
-    module = RNNLM(12, embed_size=8, hidden_size=8, num_layers=2, embed_dropout=dropouts,
-                   input_dropout=dropouts, hidden_dropout=dropouts, weight_dropout=dropouts)
-    ids = [torch.tensor([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 3]), torch.tensor([5, 6]), torch.tensor([4, 4, 4, 4, 4, 4])]
-    grads = []
-    for checkpointed in (True, False):
-        module.checkpoint_windows = checkpointed
-        module.zero_grad()
-        torch.manual_seed(0)
-        flat, _ = module(ids, bptt=3, output_dropout=dropouts)
-        flat.sum().backward()
-        grads.append([p.grad.clone() for p in module.parameters()])
-    for a, b in zip(*grads):
-        torch.testing.assert_close(a, b)

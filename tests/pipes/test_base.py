@@ -1,12 +1,13 @@
 """A damaged saved component fails loudly at load time, naming the component, the file
 and the problem, for every component (the cases of tests/helpers.py)."""
+
 import json
 import shutil
 
 import pytest
 import spacy
 
-from helpers import ALL_CASES, build
+from tests.helpers import ALL_CASES, build
 
 OURS = [case for case in ALL_CASES if not case.name.startswith("tagger+")]
 

@@ -1,5 +1,6 @@
-"""The rnn_tagger component: training, prediction, serialization, spaCy integration
-and bad input."""
+"""The rnn_tagger component: training, prediction, serialization, spaCy integration and
+bad input."""
+
 import numpy
 import pytest
 import spacy
@@ -7,48 +8,14 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Adam, Config
 
-from spacy_rnn.pipes.tagger import RNNTagger
-
-SMALL_MODEL = {
-    "@architectures": "spacy_rnn.RNNTagger.v1",
-    "tok2vec": {
-        "@architectures": "spacy_rnn.RNNEncoder.v1",
-        "cell": "lstm",
-        "hidden_size": 32,
-        "num_layers": 1,
-        "bidirectional": True,
-        "embed": {
-            "@architectures": "spacy.MultiHashEmbed.v2",
-            "width": 32,
-            "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
-            "rows": [500, 100, 100, 50],
-            "include_static_vectors": False,
-        },
-    },
-}
-
-
-def train(nlp, examples, steps=60, drop=0.0):
-    spacy.util.fix_random_seed(0)
-    optimizer = nlp.initialize(lambda: examples)
-    optimizer.learn_rate = 0.01
-    for _ in range(steps):
-        nlp.update(examples, sgd=optimizer, drop=drop)
-    return nlp
-
-
-def predict_attrs(nlp, docs, attr="pos_"):
-    return [[getattr(t, attr) for t in d] for d in nlp.pipe([Doc(nlp.vocab, words=[t.text for t in d]) for d in docs])]
-
-
-def gold_attrs(docs, attr="pos_"):
-    return [[getattr(t, attr) for t in d] for d in docs]
+from spacy_rnn.shims import torch_module
+from tests.helpers import SMALL_TAGGER, all_params, gold_attrs, package_and_run, predict_attrs, train
 
 
 @pytest.fixture(scope="module")
 def trained_nlp(tiny_docs):
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
     vocab = nlp.vocab
     examples = [Example(Doc(vocab, words=[t.text for t in d]), d) for d in tiny_docs]
     return train(nlp, examples, steps=80)
@@ -63,7 +30,7 @@ def test_tagger_overfits_tiny_corpus_to_full_accuracy(trained_nlp, tiny_docs):
 
 def test_tag_attr_predicts_fine_grained_tags(tiny_examples, tiny_docs):
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL, "attr": "tag"})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER, "attr": "tag"})
     train(nlp, tiny_examples, steps=80)
     assert predict_attrs(nlp, tiny_docs, "tag_") == gold_attrs(tiny_docs, "tag_")
     assert all(t.pos_ == "" for d in nlp.pipe(["The cat sat ."]) for t in d)
@@ -110,7 +77,7 @@ def test_bad_docs_work(trained_nlp):
 
 def test_missing_annotation_is_masked(tiny_docs):
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
     vocab = nlp.vocab
     examples = [Example(Doc(vocab, words=[t.text for t in d]), d) for d in tiny_docs]
     # the same sentence with no POS at all: it must neither fail nor count in the loss
@@ -126,7 +93,7 @@ def test_missing_annotation_is_masked(tiny_docs):
 
 def test_unseen_label_in_training_data_raises_clear_error(tiny_examples, tiny_docs):
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
     optimizer = nlp.initialize(lambda: tiny_examples)
     words = ["Zzz", "!"]
     odd = Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, pos=["X", "PUNCT"]))
@@ -137,7 +104,7 @@ def test_unseen_label_in_training_data_raises_clear_error(tiny_examples, tiny_do
 
 def test_initialize_without_annotation_raises_clear_error():
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
     words = ["no", "tags"]
     examples = [Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words))]
     with pytest.raises(ValueError, match="no pos annotation"):
@@ -148,11 +115,11 @@ def test_bad_config_values_raise_clear_errors():
     nlp = spacy.blank("en")
     with pytest.raises(Exception, match="attr"):
         nlp.add_pipe("rnn_tagger", config={"attr": "lemma"})
-    bad_cell = Config(SMALL_MODEL).copy()
+    bad_cell = Config(SMALL_TAGGER).copy()
     bad_cell["tok2vec"]["cell"] = "transformer"
     with pytest.raises(Exception, match="cell"):
         nlp.add_pipe("rnn_tagger", name="t2", config={"model": bad_cell})
-    gru_proj = Config(SMALL_MODEL).copy()
+    gru_proj = Config(SMALL_TAGGER).copy()
     gru_proj["tok2vec"].update({"cell": "gru", "proj_size": 8})
     with pytest.raises(ValueError, match="proj_size is only supported for cell='lstm'"):
         nlp.add_pipe("rnn_tagger", name="t3", config={"model": gru_proj})
@@ -167,42 +134,27 @@ def test_overwrite_false_keeps_existing_annotation(trained_nlp):
     assert [t.pos_ for t in doc] == ["X", "NOUN", "VERB", "PUNCT"]
 
 
-def test_encoder_works_under_spacy_tagger_and_shared_tok2vec(tiny_examples, tiny_docs):
-    """The encoder is a plain tok2vec: spaCy's own tagger can use it, inline or through
-    a shared tok2vec component and a listener."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("tok2vec", config={"model": SMALL_MODEL["tok2vec"]})
-    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 64, "upstream": "*"}
-    nlp.add_pipe("tagger", config={"model": {"@architectures": "spacy.Tagger.v2", "tok2vec": listener}})
-    nlp.add_pipe("rnn_tagger", config={"model": {**SMALL_MODEL, "tok2vec": listener}})
-    train(nlp, tiny_examples, steps=80)
-    assert predict_attrs(nlp, tiny_docs, "tag_") == gold_attrs(tiny_docs, "tag_")
-    assert predict_attrs(nlp, tiny_docs, "pos_") == gold_attrs(tiny_docs, "pos_")
-
-
 def test_use_averages_reaches_torch_weights_in_training(tiny_examples):
     """spaCy evaluates and saves under nlp.use_params(optimizer.averages): the torch
     weights must be the averaged ones there."""
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
     optimizer = nlp.initialize(lambda: tiny_examples, sgd=Adam(0.01, use_averages=True))
     for _ in range(3):
         nlp.update(tiny_examples, sgd=optimizer)
     shim = nlp.get_pipe("rnn_tagger").model.get_ref("tok2vec").get_ref("encoder").shims[0]
-    raw = {n: p.detach().clone() for n, p in shim._model.named_parameters()}
+    raw = {n: p.detach().clone() for n, p in torch_module(shim).named_parameters()}
     with nlp.use_params(optimizer.averages):
-        for name, param in shim._model.named_parameters():
+        for name, param in torch_module(shim).named_parameters():
             expected = optimizer.averages[(shim.id, name)]
             numpy.testing.assert_allclose(param.detach().numpy(), expected, rtol=1e-6)
             assert not numpy.allclose(expected, raw[name].numpy())
-    for name, param in shim._model.named_parameters():
+    for name, param in torch_module(shim).named_parameters():
         assert (param.detach() == raw[name]).all()
 
 
 def test_spacy_package_round_trip(trained_nlp, tmp_path):
     """`spacy package` builds an installable pipeline that predicts the same."""
-    from conftest import package_and_run
-
     text = "The old man gave her a red apple ."
     code = f"import spacy; nlp = spacy.load('en_rnn_test'); print(' '.join(t.pos_ for t in nlp({text!r})))"
     stdout = package_and_run(trained_nlp, tmp_path, "rnn_test", code)
@@ -217,14 +169,12 @@ def test_updates_are_clipped_to_max_grad_norm(tiny_examples, via_nlp):
 
     max_norm = 1e-3
     nlp = spacy.blank("en")
-    nlp.add_pipe("rnn_tagger", config={"model": SMALL_MODEL, "max_grad_norm": max_norm})
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER, "max_grad_norm": max_norm})
     nlp.initialize(lambda: tiny_examples)
     tagger = nlp.get_pipe("rnn_tagger")
 
     def weights():
-        out = [node.get_param(n).copy() for node in tagger.model.walk() for n in node.param_names if node.has_param(n)]
-        out += [p.detach().numpy().copy() for node in tagger.model.walk() for s in node.shims for p in s._model.parameters()]
-        return out
+        return all_params(tagger.model)
 
     before = weights()
     sgd = SGD(1.0, L2=0.0, grad_clip=0.0)
@@ -236,45 +186,24 @@ def test_updates_are_clipped_to_max_grad_norm(tiny_examples, via_nlp):
     assert step == pytest.approx(max_norm, rel=1e-2)
 
 
-@pytest.mark.parametrize("factory", ["morphologizer", "ner"])
-def test_encoder_is_a_tok2vec_for_spacy_components(tiny_docs, factory):
-    """spaCy's own components train and predict with RNNEncoder.v1 as their tok2vec."""
-    nlp = spacy.blank("en")
-    defaults = nlp.get_factory_meta(factory).default_config["model"]
-    model = {**defaults, "tok2vec": SMALL_MODEL["tok2vec"]}
-    nlp.add_pipe(factory, config={"model": model})
-    references = []
-    for d in tiny_docs[:6]:
-        ref = Doc(nlp.vocab, words=[t.text for t in d], pos=[t.pos_ for t in d],
-                  morphs=["Number=Sing" if t.pos_ == "NOUN" else "_" for t in d],
-                  ents=["B-ORG" if t.pos_ == "PROPN" else "O" for t in d])
-        references.append(ref)
-    examples = [Example(Doc(nlp.vocab, words=[t.text for t in r]), r) for r in references]
-    optimizer = nlp.initialize(lambda: examples)
-    optimizer.learn_rate = 0.01
-    losses = [nlp.update(examples, sgd=optimizer)[factory] for _ in range(30)]
-    assert all(numpy.isfinite(losses)) and sum(losses[-5:]) < sum(losses[:5])
-    docs = list(nlp.pipe(["Google bought a company .", ""]))
-    assert len(docs[0]) == 5 and len(docs[1]) == 0
-
-
-def test_a_long_doc_is_tagged_in_pieces_with_the_same_scores(tiny_examples):
-    """With a windowed encoder, a doc longer than a piece (1,024 tokens for window 4) is
-    run as pieces at prediction: the same probabilities as reading it whole."""
-    import copy
-
-    model = copy.deepcopy(SMALL_MODEL)
-    model["tok2vec"]["window"] = 4
+def test_tagger_with_words_and_characters_trains_and_round_trips(tiny_examples, tiny_docs):
+    model = {
+        **SMALL_TAGGER,
+        "tok2vec": {
+            **SMALL_TAGGER["tok2vec"],
+            "embed": {
+                "@architectures": "spacy_rnn.ConcatEmbed.v1",
+                "*": {
+                    "words": SMALL_TAGGER["tok2vec"]["embed"],
+                    "chars": {"@architectures": "spacy_rnn.CharRNNEmbed.v1", "nM": 16, "hidden_size": 16},
+                },
+            },
+        },
+    }
     nlp = spacy.blank("en")
     nlp.add_pipe("rnn_tagger", config={"model": model})
-    train(nlp, tiny_examples, steps=5)
-    tagger = nlp.get_pipe("rnn_tagger")
-    assert tagger.model.attrs["piece"] == 1024
-    words = [t.text for eg in tiny_examples for t in eg.reference] * 30  # ~3,000 tokens
-    docs = [Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words[:7])]
-    pieced = tagger.model.predict(docs)
-    tagger.model.attrs["piece"] = 0  # read whole
-    whole = tagger.model.predict(docs)
-    assert len(docs[0]) > 2 * 1024
-    for a, b in zip(pieced, whole):
-        numpy.testing.assert_allclose(a, b, atol=1e-6)
+    train(nlp, tiny_examples, steps=80)
+    assert predict_attrs(nlp, tiny_docs) == gold_attrs(tiny_docs)
+    loaded = spacy.blank("en").from_config(nlp.config).from_bytes(nlp.to_bytes())
+    texts = ["Zebras quickly jumped .", ""]
+    assert [[t.pos_ for t in d] for d in loaded.pipe(texts)] == [[t.pos_ for t in d] for d in nlp.pipe(texts)]

@@ -5,6 +5,7 @@ boundaries, the process that ran it, or a serialization round trip.
 Every factory registered by spacy-rnn (its ``spacy_factories`` entry points) must have a
 case in CASES: a new component without one fails ``test_every_factory_has_a_case``.
 """
+
 import itertools
 
 import numpy
@@ -12,7 +13,17 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from helpers import ALL_CASES, CASES, LONG, SHORT, TARGET_LENGTHS, build, our_factories, record_model_scores, words
+from tests.helpers import (
+    ALL_CASES,
+    CASES,
+    LONG,
+    SHORT,
+    TARGET_LENGTHS,
+    build,
+    our_factories,
+    record_model_scores,
+    words,
+)
 
 
 def test_every_factory_has_a_case():
