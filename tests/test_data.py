@@ -33,16 +33,6 @@ def test_converts_each_split_with_one_positive_cat(task, tmp_path):
     assert all(sum(d.cats.values()) == 1.0 for d in docs)
 
 
-def test_command_line(task, tmp_path):
-    cmd = [sys.executable, "-m", "spacy_rnn", "convert-tweeteval", str(task), str(tmp_path / "out")]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "train.spacy").exists()
-    (task / "val_labels.txt").write_text("1\n")
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 1 and "9 lines but val_labels.txt has 1" in result.stderr
-
-
 def test_mismatched_line_counts_raise(task):
     (task / "train_labels.txt").write_text("0\n1\n")
     with pytest.raises(ValueError, match="train_text.txt has 9 lines but train_labels.txt has 2"):

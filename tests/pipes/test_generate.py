@@ -1,9 +1,6 @@
 """Text generation with rnn_lm (spacy_rnn.pipes.generate): sampling, greedy decoding,
 the command line and bad arguments."""
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.helpers import lm_nlp, train_lm
@@ -34,13 +31,3 @@ def test_greedy_generation_is_deterministic_and_stops_at_the_end_of_sentence(tra
     assert longer.startswith(text) and longer.count(" . ") >= 2  # went on past the end
     assert len(longer.split()) <= 32  # 30 steps; sentence ends are steps but not words
     assert len(lm.generate("the", greedy=True, max_tokens=2).split()) == 3
-
-
-def test_generate_command_line(trained_nlp, tmp_path):
-    trained_nlp.to_disk(tmp_path / "model")
-    cmd = [sys.executable, "-m", "spacy_rnn", "generate", str(tmp_path / "model"), "the cat", "--greedy"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "the cat sat on the mat ."
-    result = subprocess.run(cmd[:-1] + ["--top-p", "0"], capture_output=True, text=True)
-    assert result.returncode == 1 and "top_p" in result.stderr

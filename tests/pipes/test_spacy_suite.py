@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+SUITE_PLUGIN = Path(__file__).parents[1] / "spacy_suite"
 SUITE = ["spacy.tests.pipeline.test_tagger", "spacy.tests.pipeline.test_textcat"]
 DIFFERENCES = {
     "test_issue5551": "a model with exclusive_classes = false under rnn_textcat raises (spaCy accepts it)",
@@ -30,7 +31,7 @@ def test_spacy_pipeline_tests_pass_against_our_components(tmp_path):
     report = tmp_path / "report.xml"
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "spacy_suite"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(SUITE_PLUGIN), os.environ.get("PYTHONPATH", "")]),
     }
     cmd = [
         sys.executable,

@@ -1,0 +1,162 @@
+"""The command line: ``spacy-rnn COMMAND`` or ``python -m spacy_rnn COMMAND`` (``--help``
+lists the commands). Built with typer and wasabi, as spaCy's own CLI is."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from wasabi import msg
+
+app = typer.Typer(
+    name="spacy-rnn",
+    help="Recurrent-network components for spaCy: corpus converters, evaluation, generation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _fail(err: Exception) -> None:
+    msg.fail(str(err), exits=1)
+
+
+@app.command("convert-tweeteval")
+def convert_tweeteval_cli(
+    task_dir: Path = typer.Argument(
+        ..., help="TweetEval task folder (mapping.txt, {train,val,test}_{text,labels}.txt), or a folder of targets"
+    ),
+    output_dir: Path = typer.Argument(..., help="where train.spacy, dev.spacy (from val) and test.spacy are written"),
+    lang: str = typer.Option("en", "--lang", help="language of the tokenizer"),
+) -> None:
+    """TweetEval task folder -> train/dev/test .spacy files with doc.cats (one folder per
+    target for a task with targets, e.g. stance)."""
+    from .data import convert_tweeteval
+
+    try:
+        paths = convert_tweeteval(task_dir, output_dir, lang=lang)
+    except ValueError as err:
+        _fail(err)
+    for path in paths:
+        msg.good(f"wrote {path}")
+
+
+@app.command("convert-lines")
+def convert_lines_cli(
+    input_path: Path = typer.Argument(..., help="text file, one sentence per line, tokens split on spaces"),
+    output: Path = typer.Argument(..., help=".spacy file to write"),
+    lang: str = typer.Option("en", "--lang"),
+) -> None:
+    """Pre-tokenized text -> .spacy, one doc per line (the EWT LM benchmark's format)."""
+    from .data import token_lines_docbin
+
+    try:
+        docbin = token_lines_docbin(input_path, lang=lang)
+    except ValueError as err:
+        _fail(err)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    docbin.to_disk(output)
+    msg.good(f"wrote {output} ({len(docbin)} docs)")
+
+
+LM_SCORES = [("lm_ppl", "perplexity"), ("lm_loss", "cross-entropy (nats/token)"), ("lm_score", "1 / perplexity")]
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = typer.Argument(..., help="pipeline directory or package name"),
+    data_path: Path = typer.Argument(..., help=".spacy file with the reference docs"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write all scores to this JSON file"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g"),
+    gold_preproc: bool = typer.Option(False, "--gold-preproc", "-G", help="use the reference docs' tokens"),
+) -> None:
+    """``spacy evaluate``, plus the scores it does not print: the language model's
+    perplexity and cross-entropy, and each text classification label's F-score."""
+    from spacy.cli.evaluate import evaluate
+
+    if not data_path.exists():
+        _fail(ValueError(f"{data_path} not found"))
+    scores = evaluate(model, data_path, output=None, use_gpu=gpu_id, gold_preproc=gold_preproc, silent=True)
+    rows = [("TOK", f"{100 * scores['token_acc']:.2f}")] if scores.get("token_acc") is not None else []
+    for key, label in [
+        ("pos_acc", "POS"),
+        ("tag_acc", "TAG"),
+        ("cats_score", "TEXTCAT"),
+        ("cats_macro_f", "TEXTCAT (macro F)"),
+    ]:
+        if scores.get(key) is not None:
+            rows.append((label, f"{100 * scores[key]:.2f}"))
+    for key, label in LM_SCORES:
+        if scores.get(key) is not None:
+            rows.append((label, f"{scores[key]:.4f}" if key != "lm_ppl" else f"{scores[key]:.2f}"))
+    if scores.get("speed") is not None:
+        rows.append(("SPEED (words/s)", f"{scores['speed']:.0f}"))
+    msg.table(rows, title="Results")
+    per_type = scores.get("cats_f_per_type") or {}
+    if per_type:
+        msg.table(
+            [
+                (label, f"{100 * s['p']:.2f}", f"{100 * s['r']:.2f}", f"{100 * s['f']:.2f}")
+                for label, s in per_type.items()
+            ],
+            header=("", "P", "R", "F"),
+            title="Textcat F (per label)",
+        )
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(scores, indent=2) + "\n")
+        msg.good(f"saved the scores to {output}")
+
+
+@app.command("generate")
+def generate_cli(
+    model: str = typer.Argument(..., help="pipeline directory or package name"),
+    prompt: str = typer.Argument("", help="text to continue (default: none)"),
+    max_tokens: int = typer.Option(40, "--max-tokens"),
+    temperature: float = typer.Option(1.0, "--temperature"),
+    top_k: Optional[int] = typer.Option(None, "--top-k"),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    greedy: bool = typer.Option(False, "--greedy", help="take the most likely token each step"),
+    seed: Optional[int] = typer.Option(None, "--seed"),
+    samples: int = typer.Option(1, "--samples", help="how many continuations (seeds seed, seed+1, ...)"),
+    no_stop_at_eos: bool = typer.Option(False, "--no-stop-at-eos", help="go on past the end of the sentence"),
+    component: str = typer.Option("rnn_lm", "--component", help="name of the language model in the pipeline"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="also write the samples to this file"),
+) -> None:
+    """Continue a prompt with a pipeline's rnn_lm; prints one continuation per line."""
+    import spacy
+
+    nlp = spacy.load(model)
+    lines = []
+    try:
+        lm = nlp.get_pipe(component)
+        for i in range(samples):
+            sample_seed = None if seed is None else seed + i
+            lines.append(
+                lm.generate(
+                    prompt,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    top_k=top_k,
+                    top_p=top_p,
+                    greedy=greedy,
+                    seed=sample_seed,
+                    stop_at_eos=not no_stop_at_eos,
+                )
+            )
+    except (KeyError, ValueError) as err:
+        _fail(err)
+    for line in lines:
+        print(line)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("a", encoding="utf8") as f:
+            f.write("".join(line + "\n" for line in lines))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
