@@ -40,7 +40,7 @@ import spacy  # noqa: E402
 import torch  # noqa: E402
 from spacy.tokens import DocBin  # noqa: E402
 
-from spacy_rnn.data import official_score  # noqa: E402
+from spacy_rnn.data import converted_task_parts, official_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -94,16 +94,6 @@ def predict(model_dir: Path, test: Path):
     return golds, preds, labels, words, best_s
 
 
-def task_parts(corpus: Path, task: str) -> Dict[str, Path]:
-    folder = corpus / task
-    if (folder / "train.spacy").exists():
-        return {task: folder}
-    targets = sorted(p.name for p in folder.iterdir() if (p / "train.spacy").exists()) if folder.is_dir() else []
-    if not targets:
-        raise SystemExit(f"no train.spacy in {folder} or its subfolders: run the converter first")
-    return {t: folder / t for t in targets}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
@@ -129,7 +119,7 @@ def main() -> None:
         systems.append((name, Path(config), budget_of or None))
     results: Dict[str, Dict[str, dict]] = {}
     for task in args.tasks:
-        parts = task_parts(args.corpus, task)
+        parts = converted_task_parts(args.corpus, task)
         for name, config, budget_of in systems:
             golds: List[str] = []
             preds: List[str] = []

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from spacy.cli.train import train  # noqa: E402
 from spacy.tokens import Doc, DocBin  # noqa: E402
 
-from spacy_rnn.data import official_score  # noqa: E402
+from spacy_rnn.data import converted_task_parts, official_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -113,16 +113,6 @@ def score_task(task: str, parts: Dict[str, Path], args, overrides: dict, tmp: Pa
     }
 
 
-def task_parts(corpus: Path, task: str) -> Dict[str, Path]:
-    folder = corpus / task
-    if (folder / "train.spacy").exists():
-        return {task: folder}
-    targets = sorted(p.name for p in folder.iterdir() if (p / "train.spacy").exists()) if folder.is_dir() else []
-    if not targets:
-        raise SystemExit(f"no train.spacy in {folder} or its subfolders: run the converter first")
-    return {t: folder / t for t in targets}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config", type=Path)
@@ -146,7 +136,9 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks:
-            result["tasks"][task] = score_task(task, task_parts(args.corpus, task), args, overrides, Path(tmp))
+            result["tasks"][task] = score_task(
+                task, converted_task_parts(args.corpus, task), args, overrides, Path(tmp)
+            )
             print(task, json.dumps(result["tasks"][task]), flush=True)
     result["mean"] = round(sum(t["score"] for t in result["tasks"].values()) / len(result["tasks"]), 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)

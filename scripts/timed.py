@@ -1,13 +1,16 @@
 """Run a command and record its wall time and peak memory:
 
-    python scripts/timed.py OUT.json [--threads N] [--budget SECONDS] -- COMMAND ...
+    python scripts/timed.py OUT.json [--threads N] [--budget SECONDS] [--set "KEY=VALUE ..."] -- COMMAND ...
 
 Writes ``{"seconds", "peak_rss_mb", "threads", "budget_s", "interrupted", "command"}``
 to OUT.json after the command ends; its exit status is passed on. ``--threads`` sets
 OMP_NUM_THREADS (torch's and numpy's thread count) for the command. ``--budget`` gives
 it a wall-clock budget: after that many seconds it gets SIGINT (``spacy train`` then
 saves model-last and stops; model-best is the best checkpoint evaluated so far), and the
-run counts as a success.
+run counts as a success. ``--set "training.max_steps=20 corpora.train.limit=200"`` adds
+``--training.max_steps 20 --corpora.train.limit 200`` to the command (config overrides for
+``spacy train``; the project's quick run passes them this way); an empty string adds
+nothing.
 """
 
 import json
@@ -28,6 +31,12 @@ def main(argv):
     out = Path(opts[0])
     threads = opts[opts.index("--threads") + 1] if "--threads" in opts else None
     budget = float(opts[opts.index("--budget") + 1]) if "--budget" in opts else None
+    if "--set" in opts:
+        for item in opts[opts.index("--set") + 1].split():
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                sys.exit(f"timed.py: --set takes KEY=VALUE items, got {item!r}")
+            command += [f"--{key}", value]
     env = dict(os.environ)
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)

@@ -60,9 +60,15 @@ def RNNEncoder_v1(
 def CharRNNEmbed_v1(
     nM: int = 32, hidden_size: int = 64, max_chars: int = 20, cell: Cell = "lstm"
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Character-level word vectors: a bidirectional RNN over each word's UTF-8 bytes
-    (at most ``max_chars``: the first and last halves of a longer word), with ``nM``-wide
-    byte embeddings. Out: one ``(len(doc), 2 * hidden_size)`` array per doc.
+    """Character-level word vectors (Plank et al. 2016; Lample et al. 2016): a
+    bidirectional RNN over each word's UTF-8 bytes; a word's vector is the forward RNN's
+    last and the backward RNN's first state. Each distinct word of a batch is encoded once.
+    Out: one ``(len(doc), 2 * hidden_size)`` array per doc.
+
+    nM: width of the byte embeddings.
+    hidden_size: units per direction.
+    max_chars: a longer word keeps its first and last ``max_chars / 2`` bytes.
+    cell: ``"lstm"``, ``"gru"``, ``"rnn_tanh"`` or ``"rnn_relu"``.
     """
     return char_rnn_embed(nM=nM, hidden_size=hidden_size, max_chars=max_chars, cell=cell)
 
@@ -74,11 +80,17 @@ def SubwordEmbed_v1(
     char_ngrams: Sequence[int] = (3, 4, 5, 6),
     attr: str = "LOWER",
 ) -> Model[List[Doc], List[Floats2d]]:
-    """fastText-style word vectors: the mean of hashed embeddings (``rows`` rows of
-    ``width``) of the word (by ``attr``, e.g. ``"LOWER"`` or ``"NORM"``) and of its
-    character n-grams (n in ``char_ngrams``, the word marked as ``<word>``). Unseen
-    words get vectors from the pieces they share with seen ones. Out: one
-    ``(len(doc), width)`` array per doc."""
+    """fastText-style word vectors (Bojanowski et al. 2017): the mean of hashed
+    embeddings of the word and of its character n-grams (over ``<word>``, so prefixes and
+    suffixes are n-grams of their own), in one table. Rare and unseen words (hashtags,
+    elongations, typos) get vectors from the pieces they share with seen words; each
+    distinct word of a batch is embedded once. Out: one ``(len(doc), width)`` array per doc.
+
+    width: width of the vectors.
+    rows: rows of the hash table (thinc's ``HashEmbed``).
+    char_ngrams: the n-gram sizes.
+    attr: the token attribute of the word itself (``"LOWER"``, ``"NORM"``, ...).
+    """
     if attr.upper() not in IDS:
         raise ValueError(f"spacy_rnn.SubwordEmbed.v1: unknown token attribute {attr!r}.")
     return subword_embed(width, rows, char_ngrams=list(char_ngrams), attr=IDS[attr.upper()])
@@ -86,8 +98,12 @@ def SubwordEmbed_v1(
 
 @registry.architectures("spacy_rnn.ConcatEmbed.v1")
 def ConcatEmbed_v1(*embeds: Model[List[Doc], List[Floats2d]]) -> Model[List[Doc], List[Floats2d]]:
-    """Several embedding layers side by side: each token's vectors concatenated.
-    In config, list them as ``[...embed.*.words]``, ``[...embed.*.chars]``, ..."""
+    """Several embedding layers side by side: each token's vectors concatenated
+    (e.g. word hashes and ``CharRNNEmbed``). In a config, list them as
+    ``[...embed.*.words]``, ``[...embed.*.chars]``, ...
+
+    embeds: the embedding layers (``Model[List[Doc], List[Floats2d]]``), at least one.
+    """
     if not embeds:
         raise ValueError("spacy_rnn.ConcatEmbed.v1 needs at least one embedding layer.")
     return concatenate(*embeds) if len(embeds) > 1 else embeds[0]
@@ -97,13 +113,14 @@ def ConcatEmbed_v1(*embeds: Model[List[Doc], List[Floats2d]]) -> Model[List[Doc]
 def RNNTagger_v1(
     tok2vec: Model[List[Doc], List[Floats2d]], nO: Optional[int] = None
 ) -> Model[List[Doc], List[Floats2d]]:
-    """An RNN transducer: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) then a
-    softmax over the labels for every token. Out: one ``(len(doc), n_labels)`` array
-    of probabilities per doc. ``nO`` is inferred from the labels at initialize.
-
+    """An RNN transducer: ``tok2vec`` then a softmax over the labels for every token
+    (spaCy's tagger head). Out: one ``(len(doc), n_labels)`` array of probabilities per doc.
     When ``tok2vec`` reads docs in windows (``RNNEncoder.v1`` with ``window > 0``), a doc
-    much longer than the window is tagged in pieces at prediction, with the same result
-    and bounded memory (``spacy_rnn.layers.pieces``).
+    much longer than the window is tagged in pieces at prediction, with the same result and
+    bounded memory.
+
+    tok2vec: usually ``spacy_rnn.RNNEncoder.v1``; any ``Model[List[Doc], List[Floats2d]]``.
+    nO: the number of labels; inferred from the labels at initialize.
     """
     return build_rnn_tagger(tok2vec, nO)
 
@@ -120,12 +137,21 @@ def RNNTextCat_v1(
     branch_dropout: float = 0.0,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
-    """An RNN acceptor: ``tok2vec`` (usually ``spacy_rnn.RNNEncoder.v1``) -> pooling
-    -> one ReLU layer of ``hidden_width`` (0: none) with dropout ``dropout`` -> softmax
-    (``exclusive_classes``) or a sigmoid per label. Out: ``(n_docs, n_labels)``.
+    """An RNN acceptor: ``tok2vec`` -> pooling -> one ReLU layer -> logits (+ an optional
+    linear model's scores) -> softmax or a sigmoid per label. Out: ``(n_docs, n_labels)``.
+    Each doc is pooled over its own tokens only (an empty doc pools to zeros); a doc much
+    longer than the encoder's window is encoded in pieces at prediction and pooled from
+    their statistics, with the same result and bounded memory.
 
-    pooling: ``"last"``, ``"mean"``, ``"max"``, ``"attention"`` or a list of them,
-        concatenated (default ``["last", "max", "mean"]``, ULMFiT's concat pooling).
+    tok2vec: usually ``spacy_rnn.RNNEncoder.v1`` (any cell, stacked, bidirectional).
+    exclusive_classes: softmax (one label per doc: ``rnn_textcat``) or a sigmoid per label
+        (``rnn_textcat_multilabel``); must match the component.
+    hidden_width: the ReLU layer's width (0: none).
+    dropout: dropout after the ReLU layer (this rate, not ``[training] dropout``).
+
+    pooling: ``"last"`` (each direction's final state: forward's last token, backward's
+        first), ``"mean"``, ``"max"``, ``"attention"`` (thinc's ``ParametricAttention.v2``)
+        or a list of them, concatenated (ULMFiT's concat pooling).
     bidirectional: whether the token vectors are ``[forward; backward]`` halves, for
         ``"last"``; read from an ``RNNEncoder`` when null.
     linear_model: optional sparse linear model whose scores are added to the logits
@@ -134,7 +160,9 @@ def RNNTextCat_v1(
         after initialize if the linear model can grow (those two can).
     branch_dropout: with a ``linear_model``, the probability that a training doc is
         scored by the RNN alone, and the same that it is scored by the linear model
-        alone (at most 0.5), so that neither leans on the other.
+        alone (at most 0.5), so that neither leans on the other; their sum is used at
+        prediction.
+    nO: the number of labels; inferred from the labels at initialize.
     """
     return build_rnn_textcat(
         tok2vec,
@@ -159,11 +187,19 @@ def DAN_v1(
     word_dropout: float = 0.3,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
-    """Deep averaging network (Iyyer et al. 2015): the mean of the token embeddings
-    (``embed``, e.g. ``spacy.MultiHashEmbed.v2``) over the tokens kept by word dropout
-    (each token dropped with probability ``word_dropout`` while training) -> ``depth``
-    ReLU layers of ``hidden_width`` with dropout ``dropout`` -> softmax or sigmoid.
+    """Deep averaging network (Iyyer et al. 2015): the mean of the token embeddings over
+    the tokens kept by word dropout -> ReLU layers -> softmax or sigmoid.
     Out: ``(n_docs, n_labels)``.
+
+    embed: the token embeddings, e.g. ``spacy.MultiHashEmbed.v2``.
+    exclusive_classes: softmax (``rnn_textcat``) or a sigmoid per label
+        (``rnn_textcat_multilabel``).
+    depth: the number of ReLU layers.
+    hidden_width: their width.
+    dropout: dropout after each ReLU layer.
+    word_dropout: while training, each token is dropped with this probability (a doc
+        keeps at least one).
+    nO: the number of labels; inferred from the labels at initialize.
     """
     return build_dan(
         embed,
@@ -189,16 +225,20 @@ def RNNLanguageModel_v1(
     hidden_dropout: float = 0.0,
     weight_dropout: float = 0.0,
 ) -> Model:
-    """A word-level RNN language model for ``rnn_lm``: embedding (``embed_size``) ->
-    ``num_layers`` unidirectional RNN layers (``cell``, ``hidden_size``, ``proj_size`` as
-    in torch) -> softmax over the vocabulary, whose size the component sets at initialize.
+    """A word-level RNN language model for ``rnn_lm``: embedding -> unidirectional RNN
+    layers -> softmax over the vocabulary, whose size the component sets at initialize.
+    Sequences are packed, so only real positions reach the output layer. spaCy's
+    ``[training] dropout`` is the locked dropout on the last layer's output (AWD-LSTM's
+    ``dropout``).
 
+    embed_size: embedding width.
+    cell, hidden_size, num_layers, proj_size: the RNN layers, as in torch (``proj_size``:
+        LSTM projections, 0 for none).
     tie_weights: the output layer reuses the embedding matrix (Press & Wolf 2017; Inan et
-        al. 2017); then ``proj_size or hidden_size`` must equal ``embed_size``.
+        al. 2017); then ``proj_size or hidden_size`` must equal ``embed_size`` (checked).
     embed_dropout: drop whole word types from the embedding matrix while training.
-    input_dropout, hidden_dropout: locked (variational) dropout on the embeddings and
-        between RNN layers; spaCy's ``[training] dropout`` is the locked dropout on the
-        last layer's output.
+    input_dropout, hidden_dropout: locked (variational) dropout, one mask per sequence, on
+        the embeddings and between layers.
     weight_dropout: DropConnect on each layer's hidden-to-hidden matrix (AWD-LSTM).
     """
     return rnn_lm(LMOptions(**locals()))  # config errors now, before the vocabulary exists
@@ -213,12 +253,19 @@ def NgramBOW_v1(
     no_output_layer: bool = False,
     nO: Optional[int] = None,
 ) -> Model[List[Doc], Floats2d]:
-    """A fastText-style linear classifier: hashed word n-grams (n = 1..``word_ngrams``,
-    lowercased) and character n-grams of each word (n in ``char_ngrams``; ``[]``: none),
-    sublinear counts scaled to unit norm per doc -> a sparse linear layer of ``length``
-    rows (rounded up to a power of 2) -> softmax (``exclusive_classes``) or sigmoid, or
-    the raw scores with ``no_output_layer`` (as the ``linear_model`` of
-    ``spacy_rnn.RNNTextCat.v1``). Out: ``(n_docs, n_labels)``.
+    """A fastText-style linear classifier: each doc's distinct lowercased word n-grams
+    and the character n-grams of its words, sublinear counts (1 + log count) scaled to unit
+    L2 norm per doc, hashed into a sparse linear layer (thinc's ``SparseLinear``) ->
+    softmax or sigmoid. Works under spaCy's ``textcat`` too; an empty doc has no features.
+    Its output layer grows when labels are added. Out: ``(n_docs, n_labels)``.
+
+    exclusive_classes: softmax or a sigmoid per label.
+    word_ngrams: word n-grams for n = 1 .. ``word_ngrams``.
+    char_ngrams: the character n-gram sizes (``[]``: none), counted per distinct word.
+    length: rows of the hashed linear layer, rounded up to a power of 2.
+    no_output_layer: give the raw scores (as the ``linear_model`` of
+        ``spacy_rnn.RNNTextCat.v1``).
+    nO: the number of labels; inferred from the labels at initialize.
     """
     return build_ngram_bow(
         exclusive_classes=exclusive_classes,

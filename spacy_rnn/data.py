@@ -107,6 +107,19 @@ def tweeteval_targets(task_dir: Union[str, Path]) -> List[str]:
     return targets
 
 
+def converted_task_parts(corpus: Union[str, Path], task: str) -> Dict[str, Path]:
+    """The folders that ``convert_tweeteval`` wrote for ``task`` under ``corpus``: target
+    name -> folder with ``train/dev/test.spacy`` (``{task: folder}`` for a task without
+    targets). Raises ValueError when there are none."""
+    folder = Path(corpus) / task
+    if (folder / "train.spacy").exists():
+        return {task: folder}
+    targets = sorted(p.name for p in folder.iterdir() if (p / "train.spacy").exists()) if folder.is_dir() else []
+    if not targets:
+        raise ValueError(f"no train.spacy in {folder} or its subfolders: convert the task first (convert-tweeteval).")
+    return {t: folder / t for t in targets}
+
+
 def convert_tweeteval(task_dir: Union[str, Path], output_dir: Union[str, Path], lang: str = "en") -> List[Path]:
     """Write ``train.spacy``, ``dev.spacy`` (from ``val``) and ``test.spacy`` for one
     TweetEval task folder into ``output_dir``, or for each sub-target of a task with

@@ -21,7 +21,12 @@ def project_dir(tmp_path):
     return project
 
 
-def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
+QUICK = "training.max_steps=6 training.eval_frequency=3 corpora.train.limit=200 corpora.dev.limit=200"
+
+
+def test_the_main_job_runs_end_to_end_on_a_quick_setting(project_dir, tmp_path):
+    """`spacy project run all` with the README's quick overrides, on the fixture corpora:
+    every step runs and writes what it promises (metrics, samples, plots)."""
     data = tmp_path / "data" / "ud-english-ewt"
     data.mkdir(parents=True)
     for split in ("train", "dev", "test"):
@@ -34,23 +39,47 @@ def test_quick_workflow_runs_end_to_end(project_dir, tmp_path):
         "spacy",
         "project",
         "run",
-        "quick",
+        "all",
         str(project_dir),
         "--vars.data_dir",
         str(tmp_path / "data"),
-        "--vars.quick_steps",
-        "5",
+        "--vars.train_set",
+        QUICK,
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    metrics = json.loads((project_dir / "metrics" / "tagger-quick.json").read_text())
-    assert 0.0 <= metrics["pos_acc"] <= 1.0
-    assert (project_dir / "training" / "tagger-quick" / "model-best" / "rnn_tagger").is_dir()
-    metrics = json.loads((project_dir / "metrics" / "textcat-quick.json").read_text())
-    assert 0.0 <= metrics["cats_macro_f"] <= 1.0
-    assert (project_dir / "training" / "textcat-quick" / "model-best" / "rnn_textcat").is_dir()
-    metrics = json.loads((project_dir / "metrics" / "lm-quick.json").read_text())
-    assert metrics["test"]["ppl"] > 1.0 and metrics["test"]["predicted_tokens"] > 0
+    metrics = project_dir / "metrics"
+    assert 0.0 <= json.loads((metrics / "tagger.json").read_text())["pos_acc"] <= 1.0
+    assert 0.0 <= json.loads((metrics / "textcat" / "emotion.json").read_text())["cats_macro_f"] <= 1.0
+    lm = json.loads((metrics / "lm.json").read_text())
+    assert lm["test"]["ppl"] > 1.0 and lm["test"]["predicted_tokens"] > 0
+    assert len((metrics / "lm_samples.txt").read_text().splitlines()) == 4
+    plots = sorted(p.name for p in (metrics / "plots").glob("*.png"))
+    assert {
+        "curve_tagger.png",
+        "curve_lm.png",
+        "curve_textcat_emotion.png",
+        "confusion_tagger.png",
+        "confusion_textcat-emotion.png",
+    } <= set(plots)
+    log = (project_dir / "training" / "tagger" / "log.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["step"] == 6  # the quick overrides reached spacy train
+
+
+def test_project_commands_are_documented(project_dir):
+    """docs/project.md is what `spacy project document` writes for project.yml."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "project",
+        "document",
+        str(project_dir),
+        "--output",
+        str(project_dir / "p.md"),
+    ]
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
+    assert (project_dir / "p.md").read_text() == (ROOT / "docs" / "project.md").read_text()
 
 
 def test_asset_checksums_match_the_local_corpora():
@@ -63,7 +92,7 @@ def test_asset_checksums_match_the_local_corpora():
     if not DATA_DIR.is_dir():
         pytest.skip(f"the real corpora are not at {DATA_DIR}")
     assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
-    assert len(assets) == 3 + 7 * (3 + 5) + 3  # EWT, TweetEval emotion, offensive, emoji and 5 stance targets, EWT LM
+    assert len(assets) == 3 + 7 * (3 + 5)  # EWT; TweetEval emotion, offensive, emoji and 5 stance targets
     prefix = "${vars.data_dir}/"
     for asset in assets:
         assert asset["dest"].startswith(prefix)

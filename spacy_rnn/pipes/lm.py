@@ -108,15 +108,24 @@ def make_rnn_lm(
     max_grad_norm: float,
     scorer: Optional[Callable],
 ) -> "RNNLMComponent":
-    """A word-level RNN language model.
+    """A word-level RNN language model: ``Doc._.logprob``, ``Doc._.perplexity``,
+    ``Token._.surprisal`` and text generation. Each doc, or each sentence where the doc
+    has sentence boundaries, is read from a fresh state and its end (``<eos>``) is
+    predicted after it; words outside the vocabulary are scored as ``<unk>``.
 
+    model: ``spacy_rnn.RNNLanguageModel.v1`` (the default: as in ``configs/lm.cfg``).
     min_freq, max_size: the output vocabulary is the training tokens seen at least
-        ``min_freq`` times, at most ``max_size`` of them (0: no limit), plus ``<unk>``
-        and ``<eos>``; built at initialize.
+        ``min_freq`` times, at most ``max_size`` of them (0: no limit), plus ``<unk>`` (id
+        0) and ``<eos>`` (id 1); built at initialize and saved with the pipeline.
     lowercase: lowercase tokens before looking them up.
-    bptt: sequences longer than this are read in windows of ``bptt`` tokens, carrying
-        the state forward (truncated back-propagation through time in training).
-    max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
+    bptt: sequences longer than this are read in windows of ``bptt`` tokens, carrying the
+        state forward (truncated back-propagation through time in training; bounded memory
+        in training and prediction).
+    max_grad_norm: clip the gradients to this global L2 norm before each update (0: off;
+        AWD-LSTM's 0.25 by default).
+    scorer: ``lm_ppl`` (perplexity), ``lm_loss`` (mean cross-entropy, nats) and
+        ``lm_score = 1 / lm_ppl``, on which spaCy selects the best checkpoint (its score
+        weights cannot be negative).
     """
     return RNNLMComponent(
         nlp.vocab,
@@ -323,34 +332,15 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         self.model.initialize()
 
     # generation -------------------------------------------------------------------
-    def generate(
-        self,
-        prompt: Union[str, Doc] = "",
-        *,
-        max_tokens: int = 40,
-        temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: float = 1.0,
-        greedy: bool = False,
-        seed: Optional[int] = None,
-        stop_at_eos: bool = True,
-    ) -> str:
+    def generate(self, prompt: Union[str, Doc] = "", **options) -> str:
         """Continue ``prompt`` (a string, tokenized by the pipeline's tokenizer, or a
         Doc) and return the prompt and the new tokens as text (tokens joined by spaces).
-        See :func:`spacy_rnn.pipes.generate.generate` for the arguments."""
+        ``options``: ``max_tokens`` (40), ``temperature`` (1.0), ``top_k`` (None),
+        ``top_p`` (1.0), ``greedy`` (False), ``seed`` (None), ``stop_at_eos`` (True); see
+        :func:`spacy_rnn.pipes.generate.generate`."""
         from .generate import generate
 
-        return generate(
-            self,
-            prompt,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            greedy=greedy,
-            seed=seed,
-            stop_at_eos=stop_at_eos,
-        )
+        return generate(self, prompt, **options)
 
     def next_token_logprobs(self, tokens: Sequence[Token], ids: Sequence[int] = ()) -> numpy.ndarray:
         """The ``(n_vocab,)`` log-distribution of the token after ``tokens`` (then the

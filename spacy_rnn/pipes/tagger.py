@@ -85,11 +85,24 @@ def make_rnn_tagger(
     neg_prefix: str,
     scorer: Optional[Callable],
 ) -> "RNNTaggerComponent":
-    """Predict a label per token with an RNN: ``attr = "pos"`` writes ``token.pos_``
-    (UPOS), ``attr = "tag"`` writes ``token.tag_``.
+    """Predict a label for every token with an RNN; spaCy's ``Tagger`` (prediction,
+    labels, serialization, rehearsal) with UPOS as well as fine-grained tags, global-norm
+    clipping, and errors for labels it does not know. Labels are read from the training
+    data at initialize (or from ``[initialize.components.<name>.labels]``); tokens without
+    annotation are left out of the loss.
 
-    max_grad_norm: clip the gradients of the component's model to this global L2
-        norm before each update (0 turns it off).
+    model: any ``Model[List[Doc], List[Floats2d]]`` ending in a softmax per token; by
+        default ``spacy_rnn.RNNTagger.v1`` over ``spacy_rnn.RNNEncoder.v1`` (hash
+        embeddings of NORM, PREFIX, SUFFIX, SHAPE; a 2-layer BiLSTM, 128 per direction).
+    attr: ``"pos"`` predicts UPOS into ``token.pos_`` (scored as ``pos_acc``); ``"tag"``
+        fine-grained tags into ``token.tag_`` (``tag_acc``).
+    overwrite: overwrite annotation that is already set.
+    max_grad_norm: clip the component's gradients to this global L2 norm before each
+        update (Pascanu et al. 2013); 0 turns it off.
+    label_smoothing: as in spaCy's tagger.
+    neg_prefix: as in spaCy's tagger: a label starting with it means "not this label".
+    scorer: token accuracy of ``attr``; the factory's score weights are ``pos_acc = 0.5,
+        tag_acc = 0.5`` (our configs set the one predicted to 1).
     """
     return RNNTaggerComponent(
         nlp.vocab,

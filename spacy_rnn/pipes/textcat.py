@@ -262,12 +262,20 @@ def make_rnn_textcat(
     class_weights: Optional[str],
     scorer: Optional[Callable],
 ) -> RNNTextCatComponent:
-    """Mutually exclusive classes (exactly one per doc) with an RNN: ``doc.cats`` gets
-    a probability per label, summing to 1.
+    """Mutually exclusive classes (exactly one per doc) with an RNN: ``doc.cats`` gets a
+    probability per label, summing to 1. spaCy's ``textcat`` (labels, loss, scoring,
+    serialization) with unknown training labels rejected at initialize, docs without cats
+    left out of the loss, and a defined score for empty docs in any batch.
 
+    model: any ``Model[List[Doc], Floats2d]`` with ``exclusive_classes = true``; by
+        default ``spacy_rnn.RNNTextCat.v1`` as in ``configs/textcat.cfg``.
     threshold: unused, as in spaCy's textcat (kept for the same config).
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
-    class_weights: null, or "balanced" to weight rare labels up in the loss.
+    class_weights: ``null``; ``"balanced"`` weights each training doc's loss by
+        ``n_docs / (n_labels * n_docs_with_its_label)``, counted at initialize;
+        ``"sqrt_balanced"`` by the square root of that.
+    scorer: spaCy's textcat scorer: ``cats_score`` is the macro-F1, or the F1 of
+        ``positive_label`` for a binary task initialized with one.
     """
     return RNNTextCatComponent(
         nlp.vocab,
@@ -299,10 +307,15 @@ def make_rnn_textcat_multilabel(
     max_grad_norm: float,
     scorer: Optional[Callable],
 ) -> RNNMultiLabelTextCatComponent:
-    """Independent labels (zero, one or several per doc) with an RNN: ``doc.cats``
-    gets a probability per label; ``threshold`` is the cut-off the scorer uses.
+    """Independent labels (zero, one or several per doc) with an RNN: ``doc.cats`` gets
+    a probability per label. spaCy's ``textcat_multilabel`` (labels missing from a doc's
+    cats are missing values) with the checks of ``rnn_textcat``.
 
+    model: any ``Model[List[Doc], Floats2d]`` with ``exclusive_classes = false``; by
+        default ``spacy_rnn.RNNTextCat.v1`` with a sigmoid per label.
+    threshold: the probability above which the scorer counts a label as predicted.
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
+    scorer: spaCy's multi-label textcat scorer (``cats_score``: macro-F1).
     """
     return RNNMultiLabelTextCatComponent(
         nlp.vocab, model, name, threshold=threshold, max_grad_norm=max_grad_norm, scorer=scorer
