@@ -49,7 +49,7 @@ attr = "LOWER"
 exclusive_classes = true
 word_ngrams = 2
 char_ngrams = [2, 3, 4, 5]
-length = 1048576
+length = 262144
 no_output_layer = true
 nO = null
 """
