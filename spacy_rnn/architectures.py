@@ -12,14 +12,18 @@ from spacy.util import registry
 from thinc.api import Model, concatenate
 from thinc.types import Floats2d
 
+from .layers.bilm import rnn_lm_v2
 from .layers.chars import char_rnn_embed
 from .layers.lm import rnn_lm
+from .layers.lm_transfer import lm_encoder, lm_features
 from .layers.subword import subword_embed
 from .models.encoder import build_rnn_encoder
 from .models.tagger import build_rnn_tagger
 from .models.textcat import build_dan, build_ngram_bow, build_rnn_textcat
+from .modules.bilm import STACK_NAMES, BiLMOptions
 from .modules.lm import LMOptions
 from .modules.rnn import RNNOptions
+from .training import set_lr_scale
 
 Cell = Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
 
@@ -242,6 +246,136 @@ def RNNLanguageModel_v1(
     weight_dropout: DropConnect on each layer's hidden-to-hidden matrix (AWD-LSTM).
     """
     return rnn_lm(LMOptions(**locals()))  # config errors now, before the vocabulary exists
+
+
+@registry.architectures("spacy_rnn.RNNLanguageModel.v2")
+def RNNLanguageModel_v2(
+    embed: Model[List[Doc], List[Floats2d]],
+    cell: Cell = "lstm",
+    hidden_size: int = 512,
+    num_layers: int = 1,
+    proj_size: int = 0,
+    direction: Literal["forward", "backward", "both"] = "both",
+    input_dropout: float = 0.0,
+    hidden_dropout: float = 0.0,
+    weight_dropout: float = 0.0,
+    adaptive_cutoffs: Sequence[int] = (),
+    ar: float = 0.0,
+    tar: float = 0.0,
+) -> Model:
+    """A word-level RNN language model for ``rnn_lm`` whose token vectors come from any
+    embedding layer (the kinds the task models use, so that the weights can be carried
+    into them: ``spacy_rnn.RNNEncoder.v2``, ``spacy_rnn.LMFeatures.v1``), reading forward,
+    backward or both ways (ELMo's biLM: two RNN stacks over one embedding and one output
+    layer; the loss is the mean of both). spaCy's ``[training] dropout`` is the locked
+    dropout on the last layer's output.
+
+    embed: the token vectors, e.g. ``spacy.MultiHashEmbed.v2`` or
+        ``spacy_rnn.SubwordEmbed.v1`` (unseen words still get vectors from their pieces).
+    cell, hidden_size, num_layers, proj_size: each direction's RNN layers, as in torch.
+    direction: ``"forward"`` (left to right), ``"backward"`` (right to left: each token
+        predicted from the ones after it) or ``"both"``.
+    input_dropout, hidden_dropout: locked dropout on the token vectors and between layers.
+    weight_dropout: DropConnect on each layer's hidden-to-hidden matrix.
+    adaptive_cutoffs: if given, torch's adaptive softmax with these frequency cutoffs
+        (ids are ranked by frequency) instead of a full softmax: faster on large
+        vocabularies.
+    ar, tar: AWD-LSTM's activation regularisation (the squared last-layer outputs, after
+        dropout) and temporal activation regularisation (their squared changes from one
+        token to the next), their weights in the loss.
+    """
+    options = BiLMOptions(
+        cell,
+        hidden_size,
+        num_layers,
+        proj_size,
+        direction,
+        input_dropout,
+        hidden_dropout,
+        weight_dropout,
+        tuple(adaptive_cutoffs),
+        ar,
+        tar,
+    )
+    return rnn_lm_v2(embed, options)
+
+
+@registry.architectures("spacy_rnn.LMEncoder.v1")
+def LMEncoder_v1(
+    embed: Model[List[Doc], List[Floats2d]],
+    lm_path: Optional[str] = None,
+    cell: Cell = "lstm",
+    hidden_size: int = 512,
+    num_layers: int = 1,
+    proj_size: int = 0,
+    direction: Literal["forward", "backward", "both"] = "both",
+    input_dropout: float = 0.0,
+    hidden_dropout: float = 0.0,
+    weight_dropout: float = 0.0,
+    frozen: int = 0,
+    lr_decay: float = 1.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """A tok2vec initialised from a pretrained language model and fine-tuned with the task
+    (ULMFiT): the LM's embedding, then its forward and backward RNN stacks, each token's
+    vector ``[forward; backward]`` top-layer states. The weights are taken from the
+    ``rnn_lm`` (``spacy_rnn.RNNLanguageModel.v2``) of the pipeline at ``lm_path`` when the
+    pipeline is initialized (``spacy train``); the trained pipeline holds them itself. An
+    LM whose embedding or sizes differ from these settings is an error naming both.
+
+    embed: the same embedding layer (architecture and settings) as the language model's.
+    lm_path: the pretrained pipeline (e.g. ``training/pretrain/model-best``); null: start
+        from random weights (the same architecture without pretraining).
+    cell, hidden_size, num_layers, proj_size, direction: as the language model's
+        (``direction``: both, or one of its directions).
+    input_dropout, hidden_dropout, weight_dropout: dropout while fine-tuning, as in the
+        language model (spaCy's ``[training] dropout`` is not used by this layer).
+    frozen: how many layer groups, from the bottom, start frozen (0: none; 1: the
+        embedding; 2: the embedding and the first RNN layer; ...);
+        ``spacy_rnn.gradual_unfreezing.v1`` unfreezes them one by one while training.
+    lr_decay: discriminative learning rates (with ``spacy_rnn.Adam.v1``): each group's
+        rate is the one above it divided by this (ULMFiT's 2.6); 1: the same rate for all.
+    """
+    if isinstance(lr_decay, bool) or not isinstance(lr_decay, (int, float)) or lr_decay < 1.0:
+        raise ValueError(f"spacy_rnn.LMEncoder.v1: lr_decay must be a number >= 1, got {lr_decay!r}.")
+    if not isinstance(frozen, int) or isinstance(frozen, bool) or not 0 <= frozen <= num_layers + 1:
+        raise ValueError(f"spacy_rnn.LMEncoder.v1: frozen must be an integer in [0, num_layers + 1], got {frozen!r}.")
+    options = BiLMOptions(
+        cell, hidden_size, num_layers, proj_size, direction, input_dropout, hidden_dropout, weight_dropout
+    )
+    model = lm_encoder(embed, options, lm_path=lm_path, frozen=frozen)
+    if lr_decay != 1.0:
+        for node in embed.walk():
+            set_lr_scale(node.id, "", lr_decay**-num_layers)
+        shim = model.shims[0]
+        set_lr_scale(shim.id, "start", lr_decay**-num_layers)
+        for layer in range(num_layers):
+            for name in STACK_NAMES.values():
+                set_lr_scale(shim.id, f"stacks.{name}.layers.{layer}.", lr_decay ** -(num_layers - 1 - layer))
+    return model
+
+
+@registry.architectures("spacy_rnn.LMFeatures.v1")
+def LMFeatures_v1(
+    embed: Model[List[Doc], List[Floats2d]],
+    lm_path: Optional[str] = None,
+    cell: Cell = "lstm",
+    hidden_size: int = 512,
+    num_layers: int = 1,
+    proj_size: int = 0,
+    direction: Literal["forward", "backward", "both"] = "both",
+) -> Model[List[Doc], List[Floats2d]]:
+    """ELMo-style features from a pretrained language model, frozen: a learned mix of its
+    RNN layers' ``[forward; backward]`` states for each token, ``gamma * sum_l softmax(w)_l
+    * h_l`` (only ``w`` and ``gamma`` are trained). An embedding layer: concatenate it to
+    a task's own (``spacy_rnn.ConcatEmbed.v1``) under any tok2vec. The weights come from
+    the pipeline at ``lm_path`` at initialize, as for ``spacy_rnn.LMEncoder.v1``.
+
+    embed: the same embedding layer (architecture and settings) as the language model's.
+    lm_path: the pretrained pipeline; null: random frozen weights (only for tests).
+    cell, hidden_size, num_layers, proj_size, direction: as the language model's.
+    """
+    options = BiLMOptions(cell, hidden_size, num_layers, proj_size, direction)
+    return lm_features(embed, options, lm_path=lm_path)
 
 
 @registry.architectures("spacy_rnn.NgramBOW.v1")

@@ -4,7 +4,7 @@ lists the commands). Built with typer and wasabi, as spaCy's own CLI is."""
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from wasabi import msg
@@ -57,6 +57,25 @@ def convert_lines_cli(
     output.parent.mkdir(parents=True, exist_ok=True)
     docbin.to_disk(output)
     msg.good(f"wrote {output} ({len(docbin)} docs)")
+
+
+@app.command("convert-text")
+def convert_text_cli(
+    inputs: List[Path] = typer.Argument(..., help="text files (one document a line) or .jsonl files"),
+    output_dir: Path = typer.Option(..., "--output", "-o", help="folder for the .spacy shards"),
+    field: str = typer.Option("text", "--field", help="the text field of JSONL records"),
+    max_words: int = typer.Option(0, "--max-words", help="stop after this many tokens (0: all)"),
+    lang: str = typer.Option("en", "--lang"),
+) -> None:
+    """Unlabelled text (lines or JSONL) -> .spacy shards tokenized by spaCy, for
+    language-model pretraining (a folder spacy train reads as one corpus)."""
+    from .data import text_shards
+
+    try:
+        counts = text_shards(inputs, output_dir, lang=lang, field=field, max_words=max_words)
+    except ValueError as err:
+        _fail(err)
+    msg.good(f"wrote {counts['shards']} shards to {output_dir}: {counts['docs']:,} docs, {counts['tokens']:,} tokens")
 
 
 LM_SCORES = [("lm_ppl", "perplexity"), ("lm_loss", "cross-entropy (nats/token)"), ("lm_score", "1 / perplexity")]

@@ -205,3 +205,75 @@ def token_lines_docbin(path: Union[str, Path], lang: str = "en") -> DocBin:
     for words in read_token_lines(path):
         docbin.add(Doc(vocab, words=words))
     return docbin
+
+
+def read_texts(paths: Sequence[Union[str, Path]], field: str = "text") -> Iterator[str]:
+    """The documents of plain-text files (one a line) and JSONL files (``.jsonl``: the
+    ``field`` of each object), file after file; empty lines are skipped. A JSONL line that
+    is not an object with a string ``field`` is an error naming the file and the line."""
+    import json
+
+    for path in map(Path, paths):
+        if not path.exists():
+            raise ValueError(f"{path} not found.")
+        with path.open(encoding="utf8") as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                if path.suffix == ".jsonl":
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError as err:
+                        raise ValueError(f"{path} line {n} is not JSON: {err}.") from None
+                    if not isinstance(record, dict) or not isinstance(record.get(field), str):
+                        raise ValueError(f"{path} line {n} has no string field {field!r}.")
+                    line = record[field].strip()
+                    if not line:
+                        continue
+                yield line
+
+
+def text_shards(
+    paths: Sequence[Union[str, Path]],
+    output_dir: Union[str, Path],
+    *,
+    lang: str = "en",
+    field: str = "text",
+    max_words: int = 0,
+    shard_size: int = 20000,
+    progress: bool = True,
+) -> Dict[str, int]:
+    """Tokenize the documents of ``paths`` (``read_texts``) with spaCy's tokenizer for
+    ``lang`` and write them as ``.spacy`` shards of ``shard_size`` docs into
+    ``output_dir`` (a folder ``spacy train`` reads as one corpus), until ``max_words``
+    tokens (0: all). Returns the counts of docs, tokens and shards."""
+    from tqdm import tqdm
+
+    nlp = spacy.blank(lang)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for old in output_dir.glob("shard-*.spacy"):
+        old.unlink()
+    counts = {"docs": 0, "tokens": 0, "shards": 0}
+    docbin = DocBin(store_user_data=False)
+    bar = tqdm(total=max_words or None, unit="tok", disable=not progress, desc="tokenizing")
+
+    def flush() -> None:
+        if len(docbin):
+            docbin.to_disk(output_dir / f"shard-{counts['shards']:04d}.spacy")
+            counts["shards"] += 1
+
+    for doc in nlp.tokenizer.pipe(read_texts(paths, field=field), batch_size=1000):
+        docbin.add(doc)
+        counts["docs"] += 1
+        counts["tokens"] += len(doc)
+        bar.update(len(doc))
+        if len(docbin) >= shard_size:
+            flush()
+            docbin = DocBin(store_user_data=False)
+        if max_words and counts["tokens"] >= max_words:
+            break
+    flush()
+    bar.close()
+    return counts

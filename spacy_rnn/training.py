@@ -1,10 +1,16 @@
-"""What spaCy's training loop needs for our models beyond thinc's defaults."""
+"""What spaCy's training loop needs for our models beyond thinc's defaults: gradient
+clipping by the global norm, discriminative learning rates and gradual unfreezing."""
 
 import math
+from typing import Callable, Dict, List, Tuple, Union
 
-from thinc.api import Model
+from spacy.language import Language
+from spacy.util import registry as spacy_registry
+from thinc.api import Model, Optimizer, registry
 
 from .shims import torch_parameters
+
+FloatOrSeq = Union[float, List[float]]
 
 
 def clip_gradients(model: Model, max_norm: float) -> float:
@@ -33,3 +39,81 @@ def clip_gradients(model: Model, max_norm: float) -> float:
         for g in torch_grads:
             g.mul_(scale)
     return norm
+
+
+# Learning-rate scales for discriminative fine-tuning (ULMFiT): (node or shim id, parameter
+# name prefix) -> scale. Layers register their parameters when they are built (ids are
+# per process); ``spacy_rnn.Adam.v1`` applies the scales. An id with the prefix "" covers
+# all of that node's or shim's parameters.
+LR_SCALES: Dict[Tuple[int, str], float] = {}
+
+
+def set_lr_scale(owner_id: int, prefix: str, scale: float) -> None:
+    """Scale the learning rate of the parameters of node/shim ``owner_id`` whose names
+    start with ``prefix`` (the longest matching prefix wins)."""
+    LR_SCALES[(owner_id, prefix)] = float(scale)
+
+
+def lr_scale_of(key: Tuple[int, str]) -> float:
+    owner, name = key
+    best, scale = -1, 1.0
+    for (oid, prefix), value in LR_SCALES.items():
+        if oid == owner and str(name).startswith(prefix) and len(prefix) > best:
+            best, scale = len(prefix), value
+    return scale
+
+
+class ScaledOptimizer(Optimizer):
+    """thinc's optimizer, with the learning rate of each parameter scaled by the scale
+    its layer registered (``set_lr_scale``; 1 for all others)."""
+
+    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+        return super().__call__(key, weights, gradient, lr_scale=lr_scale * lr_scale_of(key))
+
+
+@registry.optimizers("spacy_rnn.Adam.v1")
+def scaled_adam(
+    learn_rate: FloatOrSeq = 0.001,
+    *,
+    L2: FloatOrSeq = 0.0,
+    beta1: FloatOrSeq = 0.9,
+    beta2: FloatOrSeq = 0.999,
+    eps: FloatOrSeq = 1e-08,
+    grad_clip: FloatOrSeq = 1.0,
+    L2_is_weight_decay: bool = True,
+    use_averages: bool = True,
+) -> Optimizer:
+    """thinc's ``Adam.v1`` with discriminative learning rates: the layers that carry a
+    pretrained language model (``spacy_rnn.LMEncoder.v1`` with ``lr_decay``) train their
+    lower layers more slowly (ULMFiT, Howard & Ruder 2018). Same arguments as Adam.v1."""
+    return ScaledOptimizer(
+        learn_rate,
+        L2=L2,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        grad_clip=grad_clip,
+        L2_is_weight_decay=L2_is_weight_decay,
+        use_averages=use_averages,
+    )
+
+
+@spacy_registry.callbacks("spacy_rnn.gradual_unfreezing.v1")
+def gradual_unfreezing(component: str, steps_per_layer: int) -> Callable[[Language, dict], None]:
+    """A ``[training] before_update`` callback for gradual unfreezing (ULMFiT): the
+    ``spacy_rnn.LMEncoder.v1`` of ``component`` starts with its ``frozen`` lowest layer
+    groups frozen, and every ``steps_per_layer`` steps one more is unfrozen, top down."""
+    if not isinstance(steps_per_layer, int) or steps_per_layer < 1:
+        raise ValueError(f"gradual_unfreezing: steps_per_layer must be an integer >= 1, got {steps_per_layer!r}.")
+
+    def before_update(nlp: Language, args: dict) -> None:
+        if component not in nlp.pipe_names:
+            raise ValueError(f"gradual_unfreezing: no component {component!r} in the pipeline {nlp.pipe_names}.")
+        encoders = [node for node in nlp.get_pipe(component).model.walk() if node.name == "lm-encoder"]
+        if not encoders:
+            raise ValueError(f"gradual_unfreezing: the model of {component!r} has no spacy_rnn.LMEncoder.v1.")
+        for node in encoders:
+            start = node.attrs.setdefault("frozen_at_start", node.attrs["frozen"])
+            node.attrs["frozen"] = max(0, start - args["step"] // steps_per_layer)
+
+    return before_update

@@ -190,6 +190,49 @@ CASES: Dict[str, List[Case]] = {
             _lm,
         ),
     ],
+    "rnn_lm (v2)": [
+        Case(
+            "rnn_lm-v2-both",
+            lambda nlp: nlp.add_pipe(
+                "rnn_lm",
+                config={
+                    "bptt": WINDOW,
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNLanguageModel.v2",
+                        "hidden_size": 8,
+                        "num_layers": 2,
+                        "direction": "both",
+                        "adaptive_cutoffs": [6],
+                        "embed": HASH_EMBED,
+                    },
+                },
+            ),
+            lm_example,
+            _lm,
+        ),
+    ],
+    "rnn_tagger over spacy_rnn.LMEncoder.v1": [
+        Case(
+            "rnn_tagger+LMEncoder",
+            lambda nlp: nlp.add_pipe(
+                "rnn_tagger",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTagger.v1",
+                        "tok2vec": {
+                            "@architectures": "spacy_rnn.LMEncoder.v1",
+                            "hidden_size": 8,
+                            "num_layers": 2,
+                            "embed": HASH_EMBED,
+                        },
+                    }
+                },
+            ),
+            lambda vocab, n, seed: tagged_example(vocab, n, seed, "pos"),
+            lambda doc: _scores(doc, "rnn_tagger"),
+            record=["rnn_tagger"],
+        ),
+    ],
     # not a factory of ours: our encoder under spaCy's own tagger
     "spacy tagger over spacy_rnn.RNNEncoder.v1": [
         Case(
@@ -375,6 +418,18 @@ def lm_model(**overrides) -> dict:
     }
     model.update(overrides)
     return model
+
+
+def lm_v2_model(**overrides) -> dict:
+    """A small RNNLanguageModel.v2 over hash embeddings, reading both ways."""
+    return {
+        "@architectures": "spacy_rnn.RNNLanguageModel.v2",
+        "hidden_size": 16,
+        "num_layers": 2,
+        "direction": "both",
+        "embed": HASH_EMBED_32,
+        **overrides,
+    }
 
 
 def lm_nlp(model: dict = None, **cfg) -> Language:

@@ -34,3 +34,40 @@ def test_clip_gradients_uses_the_global_norm():
     for g0, g1 in zip(before_grads, after):
         numpy.testing.assert_allclose(g1, g0 * (1.0 / before), rtol=1e-3, atol=1e-7)
     assert clip_gradients(model, 0.0) == pytest.approx(1.0, rel=1e-4)  # 0: measures only
+
+
+def test_scaled_adam_applies_the_learning_rate_scales_layers_register():
+    from thinc.api import Model
+
+    from spacy_rnn.training import LR_SCALES, lr_scale_of, scaled_adam, set_lr_scale
+
+    a = Model("a", lambda model, X, is_train: (X, lambda d: d), params={"W": numpy.zeros((3,), "f")})
+    b = Model("b", lambda model, X, is_train: (X, lambda d: d), params={"W": numpy.zeros((3,), "f")})
+    set_lr_scale(a.id, "", 0.0)
+    set_lr_scale(b.id, "W", 0.5)
+    try:
+        assert lr_scale_of((a.id, "W")) == 0.0 and lr_scale_of((b.id, "W")) == 0.5 and lr_scale_of((-1, "W")) == 1.0
+        optimizer = scaled_adam(0.1, use_averages=False, grad_clip=0.0)
+        for model in (a, b):
+            model.inc_grad("W", numpy.ones((3,), "f"))
+            model.finish_update(optimizer)
+        assert numpy.allclose(a.get_param("W"), 0.0)  # scale 0: no step
+        assert numpy.allclose(b.get_param("W"), -0.05, atol=1e-3)  # Adam's first step: lr * scale
+    finally:
+        LR_SCALES.pop((a.id, ""), None)
+        LR_SCALES.pop((b.id, "W"), None)
+
+
+def test_gradual_unfreezing_needs_an_lm_encoder():
+    import spacy
+
+    from spacy_rnn.training import gradual_unfreezing
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger")
+    with pytest.raises(ValueError, match="no component 'x'"):
+        gradual_unfreezing("x", 10)(nlp, {"step": 0})
+    with pytest.raises(ValueError, match="has no spacy_rnn.LMEncoder.v1"):
+        gradual_unfreezing("rnn_tagger", 10)(nlp, {"step": 0})
+    with pytest.raises(ValueError, match="steps_per_layer"):
+        gradual_unfreezing("rnn_tagger", 0)

@@ -15,10 +15,11 @@ the other sequences of the batch. While training, the backward pass runs window 
 (truncated back-propagation through time) and memory stays bounded on long sequences.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, List, Optional, Tuple
 
 import torch
+from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats1d, Floats2d, Ints1d
 
@@ -31,12 +32,16 @@ __all__ = ["EOS", "UNK", "LMBatch", "LMOutput", "rnn_lm"]
 
 @dataclass
 class LMBatch:
-    """Input of the ``rnn_lm`` layer: ``ids[i]``, the vocabulary ids of sequence i's
-    tokens (``<eos>`` is added by the model: it starts the sequence and is predicted
-    after it). ``next_logprobs``: also return the distribution of the next token."""
+    """Input of the language model layers: ``ids[i]``, the vocabulary ids of sequence i's
+    tokens (the model adds the start, and predicts ``<eos>`` after the tokens);
+    ``next_logprobs``: also return the distribution of the next token. For models that
+    embed the tokens themselves (``RNNLanguageModel.v2``): ``docs``, and per sequence
+    ``(doc index, token positions)`` in ``spans``."""
 
     ids: List[Ints1d]
     next_logprobs: bool = False
+    docs: Optional[List[Doc]] = None
+    spans: Optional[List[Tuple[int, Ints1d]]] = None
 
 
 @dataclass
@@ -44,10 +49,16 @@ class LMOutput:
     """``logprobs[i]``: natural-log probability of each token of sequence i given its
     left context, then of its end (``len(ids[i]) + 1`` values); ``next_logprobs``: the
     ``(n_seqs, n_vocab)`` log-distribution of the token after each sequence (None unless
-    asked for)."""
+    asked for). ``by_direction``: the same per direction the model reads in
+    (``[logprobs]`` for one; a backward direction's in reading order, the sequence
+    reversed); ``penalty``: the regularisation added to the training loss (0 unless
+    training). The backward pass takes the gradient of the loss with respect to
+    ``by_direction`` (the penalty's is 1)."""
 
     logprobs: List[Floats1d]
     next_logprobs: Optional[Floats2d] = None
+    by_direction: List[List[Floats1d]] = field(default_factory=list)
+    penalty: float = 0.0
 
 
 def rnn_lm(options: LMOptions, *, n_vocab: Optional[int] = None, bptt: int = 70) -> Model[LMBatch, LMOutput]:
@@ -90,11 +101,11 @@ def forward(model: Model[LMBatch, LMOutput], batch: LMBatch, is_train: bool) -> 
     }
     (flat, nxt), torch_backprop = shim(ArgsKwargs(args=(ids,), kwargs=kwargs), is_train)
     logprobs = ops.unflatten(torch2xp(flat.detach(), ops=ops), lengths) if lengths else []
-    out = LMOutput(logprobs, None if nxt is None else torch2xp(nxt.detach(), ops=ops))
+    out = LMOutput(logprobs, None if nxt is None else torch2xp(nxt.detach(), ops=ops), [logprobs])
 
-    def backprop(d_logprobs: List[Floats1d]) -> LMBatch:
+    def backprop(d_by_direction: List[List[Floats1d]]) -> LMBatch:
         if lengths:
-            d_flat = xp2torch(ops.flatten([ops.asarray1f(d) for d in d_logprobs]), device=flat.device)
+            d_flat = xp2torch(ops.flatten([ops.asarray1f(d) for d in d_by_direction[0]]), device=flat.device)
             torch_backprop(ArgsKwargs(args=(flat,), kwargs={"grad_tensors": d_flat}))
         return batch
 

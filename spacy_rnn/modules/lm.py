@@ -27,14 +27,15 @@ hidden-to-hidden matrices.
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch.nn.utils import parametrize
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
-from torch.utils.checkpoint import checkpoint
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .rnn import CELLS, RNNOptions, check_positive_int
+from .windows import State, read_in_windows
 
 UNK, EOS = 0, 1  # fixed ids of the unknown-word and end-of-sentence symbols
 
@@ -99,18 +100,6 @@ def locked_dropout(data: torch.Tensor, rows: torch.Tensor, n_seqs: int, p: float
     return data * mask[rows]
 
 
-State = List  # per layer: h, or (h, c) for an LSTM; each (1, n_seqs, width)
-
-
-def _detach(state: State) -> State:
-    return [tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach() for h in state]
-
-
-def _first(state: State, n: int) -> State:
-    """The states of the first ``n`` sequences."""
-    return [tuple(t[:, :n] for t in h) if isinstance(h, tuple) else h[:, :n] for h in state]
-
-
 class RNNLM(torch.nn.Module):
     """Embedding -> stacked unidirectional RNN layers -> output layer over the vocabulary.
 
@@ -168,50 +157,16 @@ class RNNLM(torch.nn.Module):
         else None. ``output_dropout`` is the locked dropout on the last layer's output
         while training (spaCy's ``[training] dropout``).
         """
-        if bptt < 1:
-            raise ValueError(f"bptt must be >= 1, got {bptt}.")
         if not 0.0 <= output_dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {output_dropout!r}.")
         device = self.embed.weight.device
         eos = torch.full((1,), EOS, dtype=torch.int64, device=device)
         inputs = [torch.cat([eos, x.to(device=device, dtype=torch.int64)]) for x in ids]
         targets = [torch.cat([x.to(device=device, dtype=torch.int64), eos]) for x in ids]
-        lengths = [len(x) for x in inputs]
-        order = sorted(range(len(inputs)), key=lambda i: -lengths[i])  # stable
-        pieces: List[List[torch.Tensor]] = [[] for _ in inputs]
-        ends: List[Optional[torch.Tensor]] = [None] * len(inputs)
-        state: Optional[State] = None
-        n_windows = -(-max(lengths, default=0) // bptt)
-        for k in range(n_windows):
-            start = k * bptt
-            active = [i for i in order if lengths[i] > start]  # a prefix of order
-            X = pad_sequence([inputs[i][start : start + bptt] for i in active], batch_first=True)
-            T = pad_sequence([targets[i][start : start + bptt] for i in active], batch_first=True)
-            window_lengths = [min(bptt, lengths[i] - start) for i in active]  # non-increasing
-            if state is not None:
-                state = _first(state, len(active))
-            if k > 0 and self.checkpoint_windows and self.training and torch.is_grad_enabled():
-                picked, state, last = checkpoint(
-                    self._window,
-                    X,
-                    T,
-                    window_lengths,
-                    state,
-                    output_dropout,
-                    False,
-                    use_reentrant=False,
-                    preserve_rng_state=True,
-                )
-            else:
-                picked, state, last = self._window(X, T, window_lengths, state, output_dropout, next_logprobs)
-            state = _detach(state)
-            for j, i in enumerate(active):
-                pieces[i].append(picked[j, : window_lengths[j]])
-                if last is not None and lengths[i] <= start + bptt:
-                    ends[i] = last[j]
-        flat = (
-            torch.cat([p for i in range(len(inputs)) for p in pieces[i]]) if inputs else torch.zeros(0, device=device)
-        )
+        step = partial(self._window, output_dropout=output_dropout, with_last=next_logprobs)
+        checkpointed = self.checkpoint_windows and self.training and torch.is_grad_enabled()
+        pieces, ends = read_in_windows(inputs, targets, bptt, step, checkpointed=checkpointed)
+        flat = torch.cat(pieces) if pieces else torch.zeros(0, device=device)
         if not next_logprobs:
             return flat, None
         if not inputs:
@@ -224,6 +179,7 @@ class RNNLM(torch.nn.Module):
         T: torch.Tensor,
         lengths: List[int],
         state: Optional[State],
+        *,
         output_dropout: float,
         with_last: bool,
     ) -> Tuple[torch.Tensor, State, Optional[torch.Tensor]]:

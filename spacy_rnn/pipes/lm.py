@@ -91,6 +91,7 @@ def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]
         "max_size": 0,
         "lowercase": False,
         "bptt": 70,
+        "fresh_state": "sentence",
         "max_grad_norm": 0.25,
         "scorer": {"@scorers": "spacy_rnn.lm_scorer.v1"},
     },
@@ -105,6 +106,7 @@ def make_rnn_lm(
     max_size: int,
     lowercase: bool,
     bptt: int,
+    fresh_state: str,
     max_grad_norm: float,
     scorer: Optional[Callable],
 ) -> "RNNLMComponent":
@@ -113,7 +115,9 @@ def make_rnn_lm(
     has sentence boundaries, is read from a fresh state and its end (``<eos>``) is
     predicted after it; words outside the vocabulary are scored as ``<unk>``.
 
-    model: ``spacy_rnn.RNNLanguageModel.v1`` (the default: as in ``configs/lm.cfg``).
+    model: ``spacy_rnn.RNNLanguageModel.v1`` (word ids; the default, as in
+        ``configs/lm.cfg``) or ``spacy_rnn.RNNLanguageModel.v2`` (any embedding layer, one
+        or both directions: what ``configs/pretrain.cfg`` trains for transfer).
     min_freq, max_size: the output vocabulary is the training tokens seen at least
         ``min_freq`` times, at most ``max_size`` of them (0: no limit), plus ``<unk>`` (id
         0) and ``<eos>`` (id 1); built at initialize and saved with the pipeline.
@@ -121,6 +125,9 @@ def make_rnn_lm(
     bptt: sequences longer than this are read in windows of ``bptt`` tokens, carrying the
         state forward (truncated back-propagation through time in training; bounded memory
         in training and prediction).
+    fresh_state: ``"sentence"`` reads each sentence from a fresh state where the doc has
+        sentence boundaries (each doc otherwise); ``"doc"`` reads each doc as one stream,
+        the state carried across its sentences and windows (for long unlabelled documents).
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off;
         AWD-LSTM's 0.25 by default).
     scorer: ``lm_ppl`` (perplexity), ``lm_loss`` (mean cross-entropy, nats) and
@@ -135,6 +142,7 @@ def make_rnn_lm(
         max_size=max_size,
         lowercase=lowercase,
         bptt=bptt,
+        fresh_state=fresh_state,
         max_grad_norm=max_grad_norm,
         scorer=scorer,
         make_doc=nlp.make_doc,
@@ -163,6 +171,7 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         max_size: int = 0,
         lowercase: bool = False,
         bptt: int = 70,
+        fresh_state: str = "sentence",
         max_grad_norm: float = 0.25,
         scorer: Optional[Callable] = lm_score,
         make_doc: Optional[Callable[[str], Doc]] = None,
@@ -172,6 +181,8 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
                 raise ValueError(f"rnn_lm: {option} must be an integer >= {low}, got {value!r}.")
         if max_size == 1 or max_size == 2:
             raise ValueError("rnn_lm: max_size must be 0 (no limit) or > 2 (<unk> and <eos> are included).")
+        if fresh_state not in ("sentence", "doc"):
+            raise ValueError(f'rnn_lm: fresh_state must be "sentence" or "doc", got {fresh_state!r}.')
         _register_extensions()
         self.vocab = vocab
         self.model = model
@@ -181,6 +192,7 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         self.cfg = {"min_freq": min_freq, "max_size": max_size, "lowercase": lowercase, "words": []}
         # taken from the config each time the pipeline is created or loaded
         self.bptt = bptt
+        self.fresh_state = fresh_state
         self.max_grad_norm = check_max_grad_norm("rnn_lm", max_grad_norm)
         self.make_doc = make_doc
         self._index: Dict[str, int] = {}
@@ -201,12 +213,18 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
             self._index = {word: i for i, word in enumerate(self.cfg["words"])}
         return numpy.asarray([self._index.get(self._key(t), UNK) for t in tokens], dtype="int64")
 
+    @property
+    def directions(self) -> Tuple[str, ...]:
+        """The directions the model reads in: ``("forward",)``, ``("backward",)`` or both."""
+        return tuple(self.model.attrs.get("directions", ["forward"]))
+
     def _sequences(self, docs: Sequence[Doc]) -> List[Sequence_]:
-        """One entry per sentence (or per doc without sentence boundaries) that has at
-        least one non-whitespace token."""
+        """One entry per sentence (or per doc, without sentence boundaries or with
+        ``fresh_state = "doc"``) that has at least one non-whitespace token."""
         seqs = []
         for i, doc in enumerate(docs):
-            spans = doc.sents if doc.has_annotation("SENT_START") else [doc[:]]
+            by_sentence = self.fresh_state == "sentence" and doc.has_annotation("SENT_START")
+            spans = doc.sents if by_sentence else [doc[:]]
             for span in spans:
                 tokens = [t for t in span if not t.is_space]
                 if tokens:
@@ -221,8 +239,18 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
             )
 
     # scoring ----------------------------------------------------------------------
-    def _batch(self, seqs: List[Sequence_], next_logprobs: bool = False) -> LMBatch:
-        return LMBatch([self.model.ops.asarray1i(ids) for _, _, ids in seqs], next_logprobs)
+    def _batch(self, seqs: List[Sequence_], docs: Sequence[Doc], next_logprobs: bool = False) -> LMBatch:
+        ids = [self.model.ops.asarray1i(ids) for _, _, ids in seqs]
+        if self.model.attrs.get("lm_input") == "docs":  # the model embeds the tokens itself
+            return LMBatch(ids, next_logprobs, docs=list(docs), spans=[(i, positions) for i, positions, _ in seqs])
+        return LMBatch(ids, next_logprobs)
+
+    def _in_token_order(self, logprobs: numpy.ndarray) -> numpy.ndarray:
+        """A sequence's log-probabilities as its tokens come, then its end: a backward
+        model predicts the tokens from the last to the first, then the start."""
+        if self.directions[0] == "backward":
+            return numpy.concatenate([logprobs[:-1][::-1], logprobs[-1:]])
+        return logprobs
 
     def predict(self, docs: Iterable[Doc]):
         """Per doc, a list of ``(token positions, log-probabilities)`` per sequence; the
@@ -230,11 +258,11 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         docs = list(docs)
         self.require_trained()
         seqs = self._sequences(docs)
-        logprobs = self.model.predict(self._batch(seqs)).logprobs if seqs else []
+        logprobs = self.model.predict(self._batch(seqs, docs)).logprobs if seqs else []
         out: List[list] = [[] for _ in docs]
         to_numpy = self.model.ops.to_numpy
         for (i, positions, _), lp in zip(seqs, logprobs):
-            out[i].append((positions, to_numpy(lp)))
+            out[i].append((positions, self._in_token_order(to_numpy(lp))))
         return out
 
     def set_annotations(self, docs: Iterable[Doc], scores) -> None:
@@ -261,23 +289,27 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
         """Mean cross-entropy over every predicted token of the batch (each sentence's
-        tokens and its end), back-propagated through windows of ``bptt`` tokens."""
+        tokens and its end; the mean over the directions for a model that reads both
+        ways, plus its AR/TAR penalty), back-propagated through windows of ``bptt``
+        tokens."""
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
         validate_examples(examples, "RNNLMComponent.update")
         self.require_trained()
-        seqs = self._sequences([eg.reference for eg in examples])
+        docs = [eg.reference for eg in examples]
+        seqs = self._sequences(docs)
         if not seqs:
             return losses
         n_targets = sum(len(ids) + 1 for _, _, ids in seqs)
         set_dropout_rate(self.model, drop)
-        out, backprop = self.model.begin_update(self._batch(seqs))
-        loss = -float(sum(float(lp.sum()) for lp in out.logprobs)) / n_targets
+        out, backprop = self.model.begin_update(self._batch(seqs, docs))
+        n_dirs = len(out.by_direction)
+        loss = out.penalty - sum(float(lp.sum()) for lps in out.by_direction for lp in lps) / (n_targets * n_dirs)
         if not math.isfinite(loss):
             raise ValueError(f"rnn_lm '{self.name}': the loss is {loss} (the model diverged).")
         ops = self.model.ops
-        backprop([ops.alloc1f(len(lp)) - 1.0 / n_targets for lp in out.logprobs])
+        backprop([[ops.alloc1f(len(lp)) - 1.0 / (n_targets * n_dirs) for lp in lps] for lps in out.by_direction])
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
@@ -329,7 +361,8 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         self.cfg["words"] = [UNK_TEXT, EOS_TEXT] + ranked
         self._index = {}
         self.model.set_dim("nV", len(self.cfg["words"]), force=True)
-        self.model.initialize()
+        sample = [eg.reference for _, eg in zip(range(10), get_examples())]
+        self.model.initialize(X=self._batch(self._sequences(sample), sample))
 
     # generation -------------------------------------------------------------------
     def generate(self, prompt: Union[str, Doc] = "", **options) -> str:
@@ -346,10 +379,14 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         """The ``(n_vocab,)`` log-distribution of the token after ``tokens`` (then the
         vocabulary ids ``ids``), read from a fresh state."""
         self.require_trained()
-        context = [int(i) for i in self.ids(tokens)] + [int(i) for i in ids]
-        ops = self.model.ops
-        out = self.model.predict(LMBatch([ops.asarray1i(context)], next_logprobs=True))
-        return ops.to_numpy(out.next_logprobs[0]).astype("float64")
+        if "forward" not in self.directions:
+            raise ValueError(f"rnn_lm '{self.name}' reads backward only: it cannot continue a text.")
+        words = [t.text for t in tokens] + [self.cfg["words"][int(i)] for i in ids]
+        doc = Doc(self.vocab, words=words) if words else Doc(self.vocab, words=[])
+        context = numpy.asarray([int(i) for i in self.ids(tokens)] + [int(i) for i in ids], dtype="int64")
+        seqs = [(0, numpy.arange(len(words)), context)]
+        out = self.model.predict(self._batch(seqs, [doc], next_logprobs=True))
+        return self.model.ops.to_numpy(out.next_logprobs[0]).astype("float64")
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError("rnn_lm has a vocabulary built at initialize, not labels.")

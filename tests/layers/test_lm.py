@@ -36,7 +36,7 @@ def test_backprop_reaches_the_torch_parameters_and_dropout_is_the_training_rate(
     batch = LMBatch([layer.ops.asarray1i(x) for x in IDS])
     set_dropout_rate(layer, 0.5)
     out, backprop = layer.begin_update(batch)
-    assert backprop([numpy.full(len(lp), -1.0, "f") for lp in out.logprobs]) is batch
+    assert backprop([[numpy.full(len(lp), -1.0, "f") for lp in out.logprobs]]) is batch
     from spacy_rnn.shims import torch_parameters
 
     assert all(p.grad is not None for p in torch_parameters(layer.shims[0]))

@@ -115,7 +115,8 @@ def _training_logprobs(nlp, drop):
     from thinc.api import set_dropout_rate
 
     lm = nlp.get_pipe("rnn_lm")
-    batch = lm._batch(lm._sequences([nlp.make_doc(t) for t in LM_TEXTS]))
+    docs = [nlp.make_doc(t) for t in LM_TEXTS]
+    batch = lm._batch(lm._sequences(docs), docs)
     set_dropout_rate(lm.model, drop)
     out, _ = lm.model.begin_update(batch)
     return numpy.concatenate(out.logprobs)
@@ -147,7 +148,8 @@ def test_regularisers_change_training_outputs_only():
     runs = [_training_logprobs(nlp, 0.0) for _ in range(2)]
     assert not numpy.allclose(runs[0], runs[1])
     lm = nlp.get_pipe("rnn_lm")
-    batch = lm._batch(lm._sequences([eg.reference for eg in examples]))
+    docs = [eg.reference for eg in examples]
+    batch = lm._batch(lm._sequences(docs), docs)
     preds = [numpy.concatenate(lm.model.predict(batch).logprobs) for _ in range(2)]
     numpy.testing.assert_array_equal(preds[0], preds[1])
     module = module_of(nlp)
@@ -261,3 +263,52 @@ def test_scores_of_a_long_doc_do_not_depend_on_the_batch():
     for batch in ([long, longer], [longer, long], [short, long, longer], [longer, short, long]):
         doc = next(d for d in nlp.pipe(batch) if d.text == long)
         numpy.testing.assert_allclose([t._.surprisal for t in doc], alone, rtol=1e-5, atol=1e-5)
+
+
+# --- RNNLanguageModel.v2: any embedding, one or both directions ---------------------------
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward", "both"])
+def test_v2_models_learn_in_every_direction(direction):
+    from tests.helpers import lm_v2_model
+
+    nlp = train_lm(lm_nlp(lm_v2_model(direction=direction), bptt=3), steps=150)
+    assert nlp.evaluate(lm_examples(nlp))["lm_ppl"] < 1.6
+    lm = nlp.get_pipe("rnn_lm")
+    assert lm.directions == {"both": ("forward", "backward")}.get(direction, (direction,))
+    doc = nlp(LM_TEXTS[0])
+    assert all(t._.surprisal is not None and t._.surprisal < 3 for t in doc[1:])  # in token order
+    if direction == "backward":
+        with pytest.raises(ValueError, match="backward only"):
+            lm.generate("the cat")
+    else:
+        assert lm.generate("the cat", greedy=True) == "the cat sat on the mat ."
+
+
+def test_v2_saves_and_loads_with_the_same_scores(tmp_path):
+    from tests.helpers import lm_v2_model
+
+    nlp = train_lm(lm_nlp(lm_v2_model(adaptive_cutoffs=[10])), steps=3)
+    texts = LM_TEXTS + ["unknown words here", ""]
+    expected = [[t._.surprisal for t in d] for d in nlp.pipe(texts)]
+    nlp.to_disk(tmp_path / "lm")
+    assert [[t._.surprisal for t in d] for d in spacy.load(tmp_path / "lm").pipe(texts)] == expected
+
+
+def test_stream_mode_reads_a_doc_with_sentences_as_one_sequence():
+    from tests.helpers import lm_v2_model
+
+    nlp = train_lm(lm_nlp(lm_v2_model()), steps=3)
+    words = "the cat sat . a dog lay .".split()
+    doc = Doc(nlp.vocab, words=words, sent_starts=[1, 0, 0, 0, 1, 0, 0, 0])
+    by_sentence = [t._.surprisal for t in nlp(doc)]
+    stream = spacy.blank("en")
+    stream.add_pipe("rnn_lm", config={"model": lm_v2_model(), "fresh_state": "doc"})
+    stream.get_pipe("rnn_lm").from_bytes(nlp.get_pipe("rnn_lm").to_bytes())
+    streamed = [t._.surprisal for t in stream(Doc(nlp.vocab, words=words, sent_starts=[1, 0, 0, 0, 1, 0, 0, 0]))]
+    assert streamed[:4] == pytest.approx(by_sentence[:4], abs=1e-5)  # the first sentence starts fresh in both
+    assert streamed[4:] != pytest.approx(by_sentence[4:], abs=1e-5)  # the second carries the first's state
+    whole = [t._.surprisal for t in stream(Doc(nlp.vocab, words=words))]
+    assert streamed == pytest.approx(whole, abs=1e-5)
+    with pytest.raises(ValueError, match="fresh_state"):
+        lm_nlp(lm_v2_model(), fresh_state="paragraph")

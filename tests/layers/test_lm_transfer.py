@@ -1,0 +1,134 @@
+"""spacy_rnn.layers.lm_transfer: a pretrained LM carried into a tagger as a fine-tuned
+encoder (LMEncoder.v1) or as frozen features (LMFeatures.v1)."""
+
+import copy
+import shutil
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from spacy_rnn.shims import torch_module, torch_parameters
+from tests.helpers import HASH_EMBED_32, SMALL_TAGGER, lm_v2_model, train
+
+
+@pytest.fixture(scope="module")
+def lm_path(tmp_path_factory, tiny_docs):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_lm", config={"model": lm_v2_model()})
+    examples = [
+        Example(Doc(nlp.vocab, words=[t.text for t in d]), Doc(nlp.vocab, words=[t.text for t in d])) for d in tiny_docs
+    ]
+    train(nlp, examples, steps=10)
+    path = tmp_path_factory.mktemp("pretrained") / "lm"
+    nlp.to_disk(path)
+    return path
+
+
+def encoder(lm_path, **overrides):
+    return {
+        "@architectures": "spacy_rnn.LMEncoder.v1",
+        "lm_path": str(lm_path),
+        "hidden_size": 16,
+        "num_layers": 2,
+        "embed": HASH_EMBED_32,
+        **overrides,
+    }
+
+
+def tagger_with(tok2vec):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger", config={"model": {"@architectures": "spacy_rnn.RNNTagger.v1", "tok2vec": tok2vec}})
+    return nlp
+
+
+def test_the_encoder_starts_from_the_language_model_and_reads_as_it_does(lm_path, tiny_examples, tiny_docs):
+    nlp = train(tagger_with(encoder(lm_path)), tiny_examples, steps=0)
+    lm = spacy.load(lm_path).get_pipe("rnn_lm").model
+    tok2vec = nlp.get_pipe("rnn_tagger").model.get_ref("tok2vec")
+    docs = [Doc(nlp.vocab, words=[t.text for t in d]) for d in tiny_docs[:3]]
+    expected = (
+        torch_module(lm.shims[0])
+        .eval()
+        .encode(torch.from_numpy(numpy.concatenate(lm.layers[0].predict(docs))), [len(d) for d in docs], top_only=True)
+    )
+    got = numpy.concatenate(tok2vec.predict(docs))
+    numpy.testing.assert_allclose(got, expected.detach().numpy(), atol=1e-5)
+
+
+def test_the_trained_pipeline_no_longer_needs_the_language_model(lm_path, tiny_examples, tiny_docs, tmp_path):
+    shutil.copytree(lm_path, tmp_path / "lm")
+    nlp = train(tagger_with(encoder(tmp_path / "lm")), tiny_examples, steps=30)
+    texts = [d.text for d in tiny_docs[:5]]
+    expected = [[t.pos_ for t in d] for d in nlp.pipe(texts)]
+    nlp.to_disk(tmp_path / "tagger")
+    shutil.rmtree(tmp_path / "lm")
+    assert [[t.pos_ for t in d] for d in spacy.load(tmp_path / "tagger").pipe(texts)] == expected
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"hidden_size": 8}, "hidden_size = 16.*hidden_size = 8"),
+        ({"embed": {**HASH_EMBED_32, "width": 8}}, "embedding"),
+    ],
+)
+def test_a_language_model_that_does_not_fit_the_config_is_an_error_naming_both(lm_path, tiny_examples, change, message):
+    with pytest.raises(ValueError, match=message):
+        train(tagger_with(encoder(lm_path, **change)), tiny_examples, steps=0)
+
+
+def test_frozen_groups_do_not_move_and_gradual_unfreezing_frees_them(lm_path, tiny_examples):
+    from spacy_rnn.training import gradual_unfreezing
+
+    nlp = train(tagger_with(encoder(lm_path, frozen=2)), tiny_examples, steps=0)
+    tok2vec = nlp.get_pipe("rnn_tagger").model.get_ref("tok2vec")
+    module = torch_module(tok2vec.shims[0])
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    embed_before = copy.deepcopy(tok2vec.layers[0].to_bytes())
+    optimizer = nlp.resume_training()
+    callback = gradual_unfreezing("rnn_tagger", steps_per_layer=2)
+    moved = []
+    for step in range(5):
+        callback(nlp, {"step": step, "epoch": 0})
+        nlp.update(tiny_examples, sgd=optimizer)
+        moved.append(tok2vec.attrs["frozen"])
+        if step == 1:  # still 2 frozen groups: the embedding and the first layer
+            state = module.state_dict()
+            assert all(torch.equal(before[k], state[k]) for k in before if ".layers.0." in k or k == "start")
+            assert not all(torch.equal(before[k], state[k]) for k in before if ".layers.1." in k)
+            assert tok2vec.layers[0].to_bytes() == embed_before
+    assert moved == [2, 2, 1, 1, 0]
+    assert tok2vec.layers[0].to_bytes() != embed_before  # unfrozen at the end
+
+
+def test_features_are_a_trained_mix_of_frozen_language_model_layers(lm_path, tiny_examples, tiny_docs):
+    features = {
+        "@architectures": "spacy_rnn.LMFeatures.v1",
+        "lm_path": str(lm_path),
+        "hidden_size": 16,
+        "num_layers": 2,
+        "embed": HASH_EMBED_32,
+    }
+    model = copy.deepcopy(SMALL_TAGGER)
+    model["tok2vec"]["embed"] = {
+        "@architectures": "spacy_rnn.ConcatEmbed.v1",
+        "*": {"words": HASH_EMBED_32, "lm": features},
+    }
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger", config={"model": model})
+    train(nlp, tiny_examples, steps=0)
+    node = next(n for n in nlp.get_pipe("rnn_tagger").model.walk() if n.name == "lm-features")
+    frozen = [p.detach().clone() for p in torch_parameters(node.shims[0])]
+    lm_embed = node.layers[0].to_bytes()
+    optimizer = nlp.resume_training()
+    for _ in range(5):
+        nlp.update(tiny_examples, sgd=optimizer)
+    assert all(torch.equal(a, b) for a, b in zip(frozen, torch_parameters(node.shims[0])))
+    assert node.layers[0].to_bytes() == lm_embed
+    assert not numpy.allclose(node.get_param("mix"), 0.0) or node.get_param("gamma")[0] != 1.0
+    docs = [Doc(nlp.vocab, words=[t.text for t in d]) for d in tiny_docs[:2]]
+    assert [Y.shape for Y in node.predict(docs)] == [(len(d), 32) for d in docs]
