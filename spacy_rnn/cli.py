@@ -11,7 +11,7 @@ from wasabi import msg
 
 app = typer.Typer(
     name="spacy-rnn",
-    help="Recurrent-network components for spaCy: corpus converters, evaluation, generation.",
+    help="Recurrent-network components for spaCy: corpus converters, evaluation, generation, annotation.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -171,6 +171,65 @@ def generate_cli(
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("a", encoding="utf8") as f:
             f.write("".join(line + "\n" for line in lines))
+
+
+@app.command("annotate")
+def annotate_cli(
+    model: str = typer.Argument(..., help="pipeline directory or package name"),
+    input_path: str = typer.Argument(
+        ..., help="text file (a doc a line), .jsonl, .spacy, or a directory or glob of them"
+    ),
+    output: Path = typer.Argument(..., help="output: .jsonl, .parquet, or a folder of .spacy shards (--format spacy)"),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", "-f", help="jsonl, spacy or parquet (default: OUTPUT's suffix)"
+    ),
+    engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (RAY_ADDRESS, else local Ray)"),
+    n_process: int = typer.Option(1, "--n-process", "-n", help="local engine: processes"),
+    workers: int = typer.Option(1, "--workers", "-w", help="ray engine: worker actors"),
+    batch_size: int = typer.Option(256, "--batch-size", "-b", help="docs per batch"),
+    threads: int = typer.Option(1, "--threads", help="torch threads per process or worker"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="local engine: GPU to use (-1: CPU)"),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="ray engine: GPUs per worker"),
+    field: str = typer.Option("text", "--field", help="JSONL: the text field"),
+    id_field: str = typer.Option("id", "--id-field", help="JSONL: the id field (default: FILE:LINE)"),
+    meta_field: str = typer.Option("meta", "--meta-field", help="JSONL: a field copied to the output"),
+    max_tokens: int = typer.Option(20000, "--max-tokens", help="longer docs are reported as errors (0: no limit)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing OUTPUT"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar"),
+) -> None:
+    """Annotate a corpus with a trained pipeline, streaming, in input order: per doc its
+    id, text, meta and what the pipeline sets (pos/tag lists, cats, logprob / perplexity /
+    surprisal). Lines that cannot be annotated go to OUTPUT.errors.jsonl with their line
+    number and reason; the exit code is then 1."""
+    from spacy_rnn.annotate import annotate
+
+    try:
+        summary = annotate(
+            model,
+            input_path,
+            output,
+            fmt=fmt,
+            engine=engine,
+            n_process=n_process,
+            workers=workers,
+            batch_size=batch_size,
+            field=field,
+            id_field=id_field,
+            meta_field=meta_field,
+            max_tokens=max_tokens,
+            threads=threads,
+            gpu_id=gpu_id,
+            gpus_per_worker=gpus_per_worker,
+            overwrite=overwrite,
+            progress=not no_progress,
+        )
+    except (ValueError, ImportError, OSError) as err:
+        _fail(err)
+    wps = f", {summary.words / summary.seconds:,.0f} words/s" if summary.seconds else ""
+    msg.good(f"annotated {summary.annotated:,} of {summary.docs:,} docs into {output} in {summary.seconds:.1f} s{wps}")
+    if summary.failed:
+        msg.warn(f"{summary.failed:,} lines could not be annotated: see {summary.errors}")
+        sys.exit(1)
 
 
 def main() -> None:

@@ -41,3 +41,11 @@ def tiny_examples(tiny_docs):
     return [
         Example(Doc(vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in tiny_docs
     ]
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory, tiny_docs):
+    """Small trained pipelines on disk (tagger, textcat, lm) for the annotation tests."""
+    from tests.helpers import annotation_models
+
+    return annotation_models(tmp_path_factory.mktemp("models"), tiny_docs)

@@ -2,6 +2,7 @@
 training examples, and trained tiny pipelines. Tests import from here, never from each
 other."""
 
+import json
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -501,3 +502,48 @@ def package_and_run(nlp: Language, tmp_path, name: str, code: str) -> str:
         str(sdist),
     )
     return run(sys.executable, "-c", code, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}).stdout
+
+
+# ------------------------------------------------------------- annotation (tests/test_annotate.py, test_scale.py)
+ANNOTATE_TEXTS = [
+    "the cat sat on the mat .",
+    "I love this , what a happy day",
+    "furious about the awful service and the long wait in the line today",
+    "a",
+    "dogs ran home , happy and sad , on a mat",
+]
+
+
+def annotation_models(root: Path, tagged_docs: List[Doc]) -> Dict[str, Path]:
+    """Three small trained pipelines saved under ``root``: a tagger (on ``tagged_docs``),
+    a text classifier and a language model."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
+    examples = [Example(Doc(nlp.vocab, words=[t.text for t in d]), d) for d in tagged_docs]
+    train(nlp, examples, steps=10).to_disk(root / "tagger")
+    nlp = textcat_nlp()
+    train(nlp, textcat_examples(nlp), steps=10).to_disk(root / "textcat")
+    train_lm(lm_nlp(), steps=10).to_disk(root / "lm")
+    return {name: root / name for name in ("tagger", "textcat", "lm")}
+
+
+def write_jsonl(path: Path, objs: list) -> Path:
+    """One line per item: strings as they are, anything else as JSON."""
+    path.write_text("".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs), encoding="utf8")
+    return path
+
+
+def read_jsonl(path: Path) -> List[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def expected_records(model: Path, texts: List[str], ids: List[str], batch_size: int = 256) -> List[dict]:
+    """What ``nlp.pipe`` gives, as annotate's records (the same batches give the same
+    floats to the last bit; other batches agree within 1e-5, tests/pipes/test_invariance.py)."""
+    from spacy_rnn.annotate import Record, doc_record
+
+    nlp = spacy.load(model)
+    docs = nlp.pipe(texts, batch_size=batch_size)
+    return [
+        doc_record(doc, Record(i, doc_id, "", 0, text)) for i, (doc, text, doc_id) in enumerate(zip(docs, texts, ids))
+    ]

@@ -32,7 +32,7 @@ def lm_dir(tmp_path_factory):
 def test_help_lists_the_commands_and_the_console_script_works():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("convert-tweeteval", "convert-lines", "evaluate", "generate"):
+    for command in ("convert-tweeteval", "convert-lines", "convert-text", "evaluate", "generate", "annotate"):
         assert command in result.stdout
     script = shutil.which("spacy-rnn")
     if script:  # installed with pip install -e .
