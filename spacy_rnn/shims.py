@@ -102,3 +102,19 @@ def torch_module(shim: Shim) -> torch.nn.Module:
     if not isinstance(shim, PyTorchShim):
         raise TypeError(f"{type(shim).__name__} is not a PyTorch shim.")
     return shim._model
+
+
+def use_mixed_precision(model, enabled: bool = True) -> int:
+    """Switch the PyTorch shims under ``model`` (a thinc Model) to mixed precision (and a
+    gradient scaler) or back: thinc's ``PyTorchWrapper(mixed_precision=...)`` option,
+    for models already built. CUDA only. Returns the number of shims changed."""
+    from thinc.api import PyTorchGradScaler
+
+    count = 0
+    for node in model.walk():
+        for shim in node.shims:
+            if isinstance(shim, PyTorchShim):
+                shim._mixed_precision = enabled
+                shim._grad_scaler = PyTorchGradScaler(enabled=enabled)
+                count += 1
+    return count

@@ -3,7 +3,8 @@ built shim."""
 
 import numpy
 import torch
-from thinc.api import Adam, torch2xp
+from spacy.training import Example
+from thinc.api import Adam, PyTorchShim, torch2xp
 
 from spacy_rnn.layers.rnn import rnn
 from spacy_rnn.modules.rnn import PackedRNN, RNNOptions
@@ -87,3 +88,22 @@ def test_lazy_shim_builds_once_the_size_is_known_and_from_saved_bytes():
     assert again.size == 3
     for a, b in zip(torch_parameters(shim), torch_parameters(again)):
         assert torch.equal(a, b)
+
+
+def test_use_mixed_precision_switches_every_torch_shim_and_back():
+    import spacy
+    from spacy.tokens import Doc
+
+    from spacy_rnn.shims import use_mixed_precision
+    from tests.helpers import SMALL_TAGGER
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_tagger", config={"model": SMALL_TAGGER})
+    nlp.initialize(lambda: [Example.from_dict(Doc(nlp.vocab, words=["a", "b"]), {"pos": ["DET", "NOUN"]})])
+    model = nlp.get_pipe("rnn_tagger").model
+    n_torch = sum(isinstance(s, PyTorchShim) for node in model.walk() for s in node.shims)
+    assert n_torch >= 1
+    assert use_mixed_precision(model) == n_torch
+    assert all(s._mixed_precision and s._grad_scaler._enabled for node in model.walk() for s in node.shims)
+    assert use_mixed_precision(model, False) == n_torch
+    assert not any(s._mixed_precision for node in model.walk() for s in node.shims)
