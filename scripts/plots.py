@@ -1,11 +1,13 @@
 """Pictures of the trained pipelines, as PNGs (matplotlib):
 
-    python scripts/plots.py OUT_DIR [--training training] [--confusion NAME=MODEL:DATA.spacy ...]
+    python scripts/plots.py OUT_DIR [--training training] [--benchmark JSON] [--confusion NAME=MODEL:DATA.spacy ...]
 
 - a learning curve for every training log found under ``--training`` (``**/log.jsonl``,
   written by ``spacy train`` through the configs' ``[training.logger] output_file``): the
   training loss per step and the dev score at each evaluation, against the step;
   ``OUT_DIR/curve_<run>.png``;
+- with ``--benchmark metrics/benchmark_textcat.json``: for each task, the true label counts
+  on test beside each system's predicted counts; ``OUT_DIR/distributions_textcat.png``;
 - a confusion matrix for each ``--confusion`` pipeline on its data: UPOS (``token.pos_``)
   for a tagger, ``doc.cats`` for a text classifier (rows: true label, columns:
   predicted, each row normalised), with accuracy; ``OUT_DIR/confusion_<NAME>.png``.
@@ -104,11 +106,31 @@ def confusion(golds: List[str], preds: List[str], out: Path, title: str) -> None
     plt.close(fig)
 
 
+def distributions(benchmark: Path, out: Path) -> None:
+    tasks = json.loads(benchmark.read_text())["tasks"]
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 2.6 * len(tasks)))
+    for ax, (task, rows) in zip(list(axes) if len(tasks) > 1 else [axes], tasks.items()):
+        gold = next(iter(rows.values()))["gold_counts"]
+        labels = sorted(gold, key=gold.get, reverse=True)
+        series = [("true", gold)] + [(f"{name} ({row['score']:.1f})", row["pred_counts"]) for name, row in rows.items()]
+        width = 0.8 / len(series)
+        for i, (name, counts) in enumerate(series):
+            xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(labels))]
+            ax.bar(xs, [counts.get(label, 0) for label in labels], width, label=name, color="black" if i == 0 else None)
+        ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, ha="right", fontsize=7)
+        ax.set_title(f"{task}: test labels, true and predicted (official score)", fontsize=9)
+        ax.legend(fontsize=7, ncol=len(series))
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--training", type=Path, default=Path("training"))
     parser.add_argument("--confusion", nargs="*", default=[], help="NAME=MODEL:DATA.spacy")
+    parser.add_argument("--benchmark", type=Path, default=None, help="metrics/benchmark_textcat.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for log in sorted(args.training.rglob("log.jsonl")):
@@ -117,6 +139,13 @@ def main() -> None:
             path = args.out / f"curve_{run.replace('/', '_')}.png"
             learning_curve(log, path, run)
             print(f"wrote {path}")
+    if args.benchmark is not None:
+        if args.benchmark.exists():
+            path = args.out / "distributions_textcat.png"
+            distributions(args.benchmark, path)
+            print(f"wrote {path}")
+        else:
+            print(f"skipped the distributions: {args.benchmark} not found")
     for spec in args.confusion:
         name, _, rest = spec.partition("=")
         model, _, data = rest.partition(":")

@@ -41,7 +41,9 @@ def main(argv):
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
-    proc = subprocess.Popen(command, env=env)
+    # a shell that starts jobs in the background makes them ignore SIGINT, and ignored
+    # signals stay ignored across exec: give the command SIGINT's default back
+    proc = subprocess.Popen(command, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     interrupted = False
     try:
         status = proc.wait(timeout=budget)
