@@ -13,7 +13,8 @@ doing the work: this one for 1 process, else each worker, read from /proc while 
 Ways: ``pipe_1`` (``nlp.pipe``), ``pipe_2`` (``nlp.pipe(n_process=2)``), ``annotate_1`` /
 ``annotate_2`` (the local engine, 1 / 2 processes), ``ray_1`` / ``ray_2`` (``--engine ray``,
 1 / 2 workers). ``ray_startup_s``: ``ray.init`` of the local cluster. Ratios:
-``ray_2 / pipe_1`` (target ≥ 1.7) and ``ray_2 / pipe_2`` (target ≥ 0.9).
+``ray_2 / pipe_1`` (target ≥ 1.7) and ``ray_2 / pipe_2`` (target ≥ 0.9). For annotate and
+Ray also ``steady_wps``: words/s after the first doc was written (start-up left out).
 """
 
 import os
@@ -124,18 +125,26 @@ def bench_component(name: str, model: Path, texts: List[str], tmp: Path, bs: int
     row["pipe_1"] = timed(lambda: sum(len(d) for d in nlp.pipe(texts, batch_size=bs)))
     row["pipe_2"] = timed(lambda: sum(len(d) for d in nlp.pipe(texts, batch_size=bs, n_process=2)), markers=WORKERS)
 
+    steady = {}
+
     def local(n: int) -> int:
         out = tmp / f"{name}-local{n}.jsonl"
-        return annotate(model, src, out, n_process=n, batch_size=bs, progress=False, overwrite=True).words
+        summary = annotate(model, src, out, n_process=n, batch_size=bs, progress=False, overwrite=True)
+        steady[f"annotate_{n}"] = summary.steady_words_per_second
+        return summary.words
 
     def on_ray(n: int) -> int:
         out = tmp / f"{name}-ray{n}.jsonl"
-        return annotate(model, src, out, engine="ray", workers=n, batch_size=bs, progress=False, overwrite=True).words
+        summary = annotate(model, src, out, engine="ray", workers=n, batch_size=bs, progress=False, overwrite=True)
+        steady[f"ray_{n}"] = summary.steady_words_per_second
+        return summary.words
 
     row["annotate_1"] = timed(lambda: local(1))
     row["annotate_2"] = timed(lambda: local(2), markers=WORKERS)
     row["ray_1"] = timed(lambda: on_ray(1), markers=(b"PipelineAnnotator",))
     row["ray_2"] = timed(lambda: on_ray(2), markers=(b"PipelineAnnotator",))
+    for key, wps in steady.items():  # words/s after the first result: start-up left out
+        row[key]["steady_wps"] = round(wps) if wps else None
     row["ray_2_over_pipe_1"] = round(row["ray_2"]["wps"] / row["pipe_1"]["wps"], 2)
     row["ray_2_over_pipe_2"] = round(row["ray_2"]["wps"] / row["pipe_2"]["wps"], 2)
     same = (tmp / f"{name}-local1.jsonl").read_bytes() == (tmp / f"{name}-ray2.jsonl").read_bytes()

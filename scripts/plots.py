@@ -135,6 +135,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for log in sorted(args.training.rglob("log.jsonl")):
         run = log.parent.relative_to(args.training).as_posix()
+        if run == ".":  # --training names one run's folder
+            run = args.training.resolve().name
         if read_log(log):
             path = args.out / f"curve_{run.replace('/', '_')}.png"
             learning_curve(log, path, run)

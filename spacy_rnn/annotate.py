@@ -307,6 +307,14 @@ class Writer:
             if len(self._rows) >= self.shard_size:
                 self._flush_parquet()
 
+    def write_serialized(self, record_json: str, doc: Optional[Doc], tokens: int) -> None:
+        """Write a record given as JSON text: as it is to JSONL, parsed for the others."""
+        if self.fmt == "jsonl":
+            self.count += 1
+            self._file.write(record_json + "\n")
+        else:
+            self.write(Annotated(-1, json.loads(record_json), doc, tokens))
+
     def _flush_docbin(self) -> None:
         if self._docbin is not None and len(self._docbin):
             self._docbin.to_disk(self.partial / f"part-{self._shards:05d}.spacy")
@@ -485,9 +493,17 @@ class Summary:
     output: str = ""
     errors: Optional[str] = None
     startup_s: Optional[float] = None  # Ray: seconds to start or join the cluster
+    first_result_s: Optional[float] = None  # seconds until the first doc was written (start-up, model loading)
 
     def to_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__, words_per_second=round(self.words / self.seconds) if self.seconds else None)
+
+    @property
+    def steady_words_per_second(self) -> Optional[float]:
+        """Words/s after the first result (start-up and model loading left out)."""
+        if self.first_result_s is None or self.seconds <= self.first_result_s:
+            return None
+        return self.words / (self.seconds - self.first_result_s)
 
 
 def write_results(
@@ -509,6 +525,8 @@ def write_results(
         for item in results:
             if item.seq != expected:
                 raise RuntimeError(f"result for input #{item.seq} arrived where #{expected} was expected.")
+            if summary.first_result_s is None:
+                summary.first_result_s = round(time.perf_counter() - start, 3)
             expected += 1
             summary.docs += 1
             if isinstance(item, Failure):

@@ -260,8 +260,9 @@ def annotate_ray(
 
                                 vocab = Vocab()
                             doc = Doc(vocab).from_bytes(row["doc"])
-                        result = json.loads(row["result"])
-                        writer.write(Annotated(row["seq"], result, doc, row["tokens"]))
+                        if summary.first_result_s is None:
+                            summary.first_result_s = round(time.perf_counter() - start, 3)
+                        writer.write_serialized(row["result"], doc, row["tokens"])
                         summary.annotated += 1
                         summary.words += row["tokens"]
                     bar.update(len(batch))

@@ -35,6 +35,8 @@ def test_results_equal_nlp_pipe_exactly(models, tmp_path, name):
     key = {"tagger": "pos", "textcat": "cats", "lm": "surprisal"}[name]
     assert all(key in record for record in got)
     assert summary.errors is None and not errors_path(tmp_path / "out.jsonl").exists()
+    assert 0 <= summary.first_result_s <= summary.seconds
+    assert summary.words == sum(len(r.get("words", r["text"].split())) for r in got)
 
 
 def test_two_processes_give_the_same_output_in_input_order(models, tmp_path):

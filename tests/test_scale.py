@@ -37,6 +37,7 @@ def test_ray_results_equal_nlp_pipe_exactly(models, tmp_path, name):
     summary = annotate(models[name], src, tmp_path / "out.jsonl", engine="ray", workers=2, batch_size=4, progress=False)
     assert (summary.docs, summary.annotated, summary.failed) == (len(texts), len(texts), 0)
     assert read_jsonl(tmp_path / "out.jsonl") == expected(models[name], texts, ids, batch_size=4)
+    assert 0 <= summary.first_result_s <= summary.seconds
 
 
 def annotator_pids():
