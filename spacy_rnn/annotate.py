@@ -275,7 +275,6 @@ class Writer:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self.shard_size = shard_size
-        self.count = 0
         self._docbin: Optional[DocBin] = None
         self._shards = 0
         self._rows: List[dict] = []
@@ -288,7 +287,6 @@ class Writer:
             import pyarrow  # noqa: F401  (a clear ImportError before any work)
 
     def write(self, item: Annotated) -> None:
-        self.count += 1
         if self.fmt == "jsonl":
             self._file.write(json.dumps(item.record, ensure_ascii=False) + "\n")
         elif self.fmt == "spacy":
@@ -310,7 +308,6 @@ class Writer:
     def write_serialized(self, record_json: str, doc: Optional[Doc], tokens: int) -> None:
         """Write a record given as JSON text: as it is to JSONL, parsed for the others."""
         if self.fmt == "jsonl":
-            self.count += 1
             self._file.write(record_json + "\n")
         else:
             self.write(Annotated(-1, json.loads(record_json), doc, tokens))
@@ -335,10 +332,6 @@ class Writer:
         self._parquet.write_table(pa.Table.from_pylist(self._rows, schema=self._parquet.schema))
         self._rows = []
 
-    def flush(self) -> None:
-        if self.fmt == "jsonl":
-            self._file.flush()
-
     def abort(self) -> None:
         """Keep what was written so far in the ``.partial`` output (a run that failed)."""
         if self.fmt == "jsonl":
@@ -352,19 +345,12 @@ class Writer:
 
     def close(self) -> None:
         """Finish the output and move it into place."""
-        if self.fmt == "jsonl":
-            self._file.close()
-        elif self.fmt == "spacy":
-            self._flush_docbin()
-        else:
-            self._flush_parquet()
-            if self._parquet is None:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+        if self.fmt == "parquet" and self._parquet is None and not self._rows:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-                pq.write_table(pa.table({"id": pa.array([], pa.string())}), str(self.partial))
-            else:
-                self._parquet.close()
+            pq.write_table(pa.table({"id": pa.array([], pa.string())}), str(self.partial))  # no doc annotated
+        self.abort()
         self.partial.rename(self.output)
 
 
