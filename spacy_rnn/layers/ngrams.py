@@ -24,12 +24,12 @@ def char_ngram_keys(word: str, sizes: Sequence[int]) -> numpy.ndarray:
     """The hashes of the character n-grams of ``<word>`` (``<`` and ``>`` mark its
     edges, so prefixes and suffixes are features of their own), for each n in
     ``sizes``; a word shorter than n gives its whole marked form once. Read-only: the
-    result is cached (per process, for the 100,000 most recent words; never saved with a
+    result is cached (per process, for the 262,144 most recent (word, sizes) pairs; never saved with a
     model)."""
     return _char_ngram_keys(word, tuple(sizes))
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=1 << 18)
 def _char_ngram_keys(word: str, sizes: Tuple[int, ...]) -> numpy.ndarray:
     marked = f"<{word}>"
     grams = {marked[i : i + n] for n in sizes for i in range(max(1, len(marked) - n + 1))}
@@ -57,44 +57,76 @@ def extract_ngram_features(
     )
 
 
-def _doc_key_counts(model: Model, doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """The doc's distinct feature keys and how often each occurs. Character n-grams are
-    taken once per distinct word and weighted by the word's count, so memory follows the
-    doc's vocabulary, not its length."""
+def _ranges(starts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
+    """The indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every i, concatenated."""
+    total = int(lengths.sum())
+    if not total:
+        return numpy.zeros(0, dtype="int64")
+    shift = numpy.repeat(starts - (numpy.cumsum(lengths) - lengths), lengths)
+    return shift + numpy.arange(total, dtype="int64")
+
+
+def _batch_key_counts(model: Model, docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Every doc's distinct feature keys and how often each occurs, for the whole batch
+    at once: ``(doc_index, keys, counts)``, sorted by doc, then by key. Character n-grams
+    are taken once per distinct word of the batch and weighted by the word's count in
+    each doc, so memory follows the vocabulary, not the docs' length."""
     ops, attr = model.ops, model.attrs["attr"]
-    ids = doc.to_array([attr]).reshape(-1).astype("uint64")
-    words, word_counts = numpy.unique(ids, return_counts=True)
-    keys, weights = [words], [word_counts]
+    lengths = numpy.asarray([len(doc) for doc in docs], dtype="int64")
+    ids = numpy.concatenate([doc.to_array([attr]).reshape(-1) for doc in docs]).astype("uint64")
+    doc_of = numpy.repeat(numpy.arange(len(docs), dtype="int64"), lengths)
+    # distinct (doc, word) pairs and their counts
+    words, word_index = numpy.unique(ids, return_inverse=True)
+    word_index = word_index.reshape(-1)
+    pair_codes, pair_counts = numpy.unique(doc_of * len(words) + word_index, return_counts=True)
+    pair_doc, pair_word = numpy.divmod(pair_codes, max(len(words), 1))
+    keys, owners, weights = [], [], []
+    if model.attrs["word_ngrams"] >= 1:
+        keys.append(words[pair_word])
+        owners.append(pair_doc)
+        weights.append(pair_counts)
     for n in range(2, model.attrs["word_ngrams"] + 1):
         if len(ids) >= n:
             grams = numpy.asarray(ops.ngrams(n, ids), dtype="uint64")
-            keys.append(grams)
-            weights.append(numpy.ones(len(grams), dtype="int64"))
-    if model.attrs["word_ngrams"] < 1:
-        keys, weights = [words[:0]], [word_counts[:0]]
+            inside = doc_of[: len(grams)] == doc_of[n - 1 :]  # no n-gram across two docs
+            keys.append(grams[inside])
+            owners.append(doc_of[: len(grams)][inside])
+            weights.append(numpy.ones(int(inside.sum()), dtype="int64"))
     sizes = tuple(model.attrs["char_ngrams"])  # a list after a round trip
     if sizes and len(words):
-        strings = doc.vocab.strings
-        grams = [char_ngram_keys(strings[key], sizes) for key in words.tolist()]
-        keys.extend(grams)
-        weights.extend(numpy.full(len(g), c, dtype="int64") for g, c in zip(grams, word_counts.tolist()))
-    uniq, inverse = numpy.unique(numpy.concatenate(keys), return_inverse=True)
-    counts = numpy.bincount(inverse.reshape(-1), weights=numpy.concatenate(weights), minlength=len(uniq))
-    return uniq, counts
+        strings = docs[0].vocab.strings
+        word_grams = [char_ngram_keys(strings[key], sizes) for key in words.tolist()]
+        n_grams = numpy.asarray([len(g) for g in word_grams], dtype="int64")
+        offsets = numpy.cumsum(n_grams) - n_grams
+        take = _ranges(offsets[pair_word], n_grams[pair_word])
+        keys.append(numpy.concatenate(word_grams)[take])
+        owners.append(numpy.repeat(pair_doc, n_grams[pair_word]))
+        weights.append(numpy.repeat(pair_counts, n_grams[pair_word]))
+    if not keys:
+        empty = numpy.zeros(0, dtype="int64")
+        return empty, empty.astype("uint64"), empty
+    keys_, owners_, weights_ = numpy.concatenate(keys), numpy.concatenate(owners), numpy.concatenate(weights)
+    order = numpy.lexsort((keys_, owners_))
+    keys_, owners_, weights_ = keys_[order], owners_[order], weights_[order]
+    first = numpy.ones(len(keys_), dtype=bool)
+    first[1:] = (keys_[1:] != keys_[:-1]) | (owners_[1:] != owners_[:-1])
+    starts = numpy.flatnonzero(first)
+    counts = numpy.add.reduceat(weights_, starts) if len(starts) else weights_[:0]
+    return owners_[starts], keys_[starts], counts
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
-    batch_keys, batch_vals = [], []
-    for doc in docs:
-        keys, counts = _doc_key_counts(model, doc)
-        vals = 1.0 + numpy.log(counts.astype("float32"))
-        if len(vals):
-            vals /= numpy.sqrt((vals**2).sum())
-        batch_keys.append(keys)
-        batch_vals.append(vals.astype("float32"))
-    lengths = model.ops.asarray1i([len(keys) for keys in batch_keys])
-    keys = model.ops.asarray(numpy.concatenate(batch_keys)) if docs else model.ops.alloc1i(0)
-    vals = model.ops.asarray1f(numpy.concatenate(batch_vals)) if docs else model.ops.alloc1f(0)
+    if docs and sum(len(doc) for doc in docs):
+        owners, keys, counts = _batch_key_counts(model, docs)
+    else:
+        owners, keys, counts = (numpy.zeros(0, dtype=dt) for dt in ("int64", "uint64", "int64"))
+    vals = 1.0 + numpy.log(counts.astype("float32"))
+    norms = numpy.sqrt(numpy.bincount(owners, weights=vals**2, minlength=len(docs)))
+    if len(vals):
+        vals /= norms[owners]
+    lengths = model.ops.asarray1i(numpy.bincount(owners, minlength=len(docs)))
+    keys = model.ops.asarray(keys) if len(keys) else model.ops.alloc1i(0)
+    vals = model.ops.asarray1f(vals.astype("float32"))
 
     def backprop(_):
         return []

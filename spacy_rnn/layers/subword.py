@@ -17,7 +17,7 @@ from thinc.types import Floats2d
 from .ngrams import char_ngram_keys
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=1 << 17)
 def _subword_keys(word: str, key: int, sizes: Tuple[int, ...]) -> numpy.ndarray:
     keys = numpy.concatenate([numpy.asarray([key], dtype="uint64"), char_ngram_keys(word, sizes)])
     keys.setflags(write=False)

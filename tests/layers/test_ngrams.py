@@ -46,6 +46,24 @@ def test_character_ngrams_are_counted_once_per_token_of_a_word():
     assert by_key[int(ab[0])] / by_key[int(cd[0])] == pytest.approx(1 + numpy.log(3))
 
 
+@pytest.mark.parametrize("word_ngrams,char_ngrams", [(3, [2, 4]), (2, []), (0, [3])])
+def test_a_docs_features_do_not_depend_on_its_batch(word_ngrams, char_ngrams):
+    """The batch is extracted in one pass: each doc's keys and values must equal those of
+    the doc alone (no word n-gram across two docs, counts per doc), in key order."""
+    nlp = spacy.blank("en")
+    texts = ["the cat sat", "", "sat the the cat", "x", "cat sat on the mat the cat"]
+    docs = [nlp(text) for text in texts]
+    layer = extract_ngram_features(word_ngrams=word_ngrams, char_ngrams=char_ngrams)
+    (keys, vals, lengths), _ = layer(docs, is_train=False)
+    starts = numpy.cumsum(lengths) - lengths
+    for doc, start, length in zip(docs, starts.tolist(), lengths.tolist()):
+        (alone_keys, alone_vals, alone_lengths), _ = layer([doc], is_train=False)
+        assert alone_lengths.tolist() == [length]
+        assert keys[start : start + length].tolist() == alone_keys.tolist()
+        assert vals[start : start + length] == pytest.approx(alone_vals, abs=1e-6)
+        assert alone_keys.tolist() == sorted(alone_keys.tolist())
+
+
 def test_bad_feature_settings_raise():
     with pytest.raises(ValueError, match="word_ngrams"):
         extract_ngram_features(word_ngrams=-1)
