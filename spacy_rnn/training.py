@@ -1,10 +1,13 @@
 """What spaCy's training loop needs for our models beyond thinc's defaults: gradient
-clipping by the global norm, discriminative learning rates and gradual unfreezing."""
+clipping by the global norm, discriminative learning rates, gradual unfreezing and a
+training corpus whose epochs have a minimum size."""
 
 import math
-from typing import Callable, Dict, List, Tuple, Union
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
+from spacy.training import Corpus, Example
 from spacy.util import registry as spacy_registry
 from thinc.api import Model, Optimizer, registry
 
@@ -117,3 +120,46 @@ def gradual_unfreezing(component: str, steps_per_layer: int) -> Callable[[Langua
             node.attrs["frozen"] = max(0, start - args["step"] // steps_per_layer)
 
     return before_update
+
+
+class RepeatedCorpus:
+    """A training corpus whose every pass holds at least ``min_examples`` examples: the
+    wrapped corpus is read ``ceil(min_examples / n)`` times in a row (n: its size), each
+    time afresh, so that an augmenter draws new variants. spaCy shuffles a pass as one
+    epoch, so ``max_epochs`` then counts passes of at least ``min_examples`` examples: a
+    small training set gets as many updates as a set of ``min_examples``, a large one is
+    read once per epoch, as without the wrapper."""
+
+    def __init__(self, corpus: Callable[[Language], Iterable[Example]], min_examples: int) -> None:
+        if not isinstance(min_examples, int) or isinstance(min_examples, bool) or min_examples < 0:
+            raise ValueError(f"spacy_rnn.Corpus.v1: min_examples must be an integer >= 0, got {min_examples!r}.")
+        self.corpus = corpus
+        self.min_examples = min_examples
+
+    def __call__(self, nlp: Language) -> Iterator[Example]:
+        n = 0
+        for example in self.corpus(nlp):
+            n += 1
+            yield example
+        if n == 0:
+            return
+        for _ in range(math.ceil(self.min_examples / n) - 1):
+            yield from self.corpus(nlp)
+
+
+@spacy_registry.readers("spacy_rnn.Corpus.v1")
+def repeated_corpus(
+    path: Optional[Path],
+    gold_preproc: bool = False,
+    max_length: int = 0,
+    limit: int = 0,
+    augmenter: Optional[Callable[[Language, Example], Iterable[Example]]] = None,
+    min_examples: int = 0,
+) -> Callable[[Language], Iterable[Example]]:
+    """spaCy's ``spacy.Corpus.v1`` (same arguments), repeated within each epoch until the
+    epoch has at least ``min_examples`` examples (see ``RepeatedCorpus``); 0: plain
+    ``spacy.Corpus.v1``."""
+    if path is None:
+        raise ValueError("spacy_rnn.Corpus.v1: path is null; set it, e.g. --paths.train corpus/train.spacy.")
+    corpus = Corpus(path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter)
+    return RepeatedCorpus(corpus, min_examples) if min_examples else corpus

@@ -1,4 +1,5 @@
-"""spacy_rnn.training: gradient clipping by the global norm."""
+"""spacy_rnn.training: gradient clipping by the global norm, scaled learning rates, gradual
+unfreezing, the repeated training corpus."""
 
 import numpy
 import pytest
@@ -71,3 +72,51 @@ def test_gradual_unfreezing_needs_an_lm_encoder():
         gradual_unfreezing("rnn_tagger", 10)(nlp, {"step": 0})
     with pytest.raises(ValueError, match="steps_per_layer"):
         gradual_unfreezing("rnn_tagger", 0)
+
+
+def _docbin(tmp_path, texts):
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    path = tmp_path / "train.spacy"
+    DocBin(docs=[nlp(text) for text in texts]).to_disk(path)
+    return nlp, path
+
+
+@pytest.mark.parametrize("min_examples,passes", [(7, 3), (3, 1), (1, 1), (6, 2)])
+def test_repeated_corpus_reads_the_corpus_until_an_epoch_has_min_examples(tmp_path, min_examples, passes):
+    from spacy.util import registry
+
+    nlp, path = _docbin(tmp_path, ["a b", "c", "d e f"])
+    corpus = registry.readers.get("spacy_rnn.Corpus.v1")(path, min_examples=min_examples)
+    texts = [eg.reference.text for eg in corpus(nlp)]
+    assert texts == ["a b", "c", "d e f"] * passes
+    assert [eg.reference.text for eg in corpus(nlp)] == texts  # every epoch alike
+
+
+def test_repeated_corpus_without_min_examples_is_spacys_corpus(tmp_path):
+    from spacy.training import Corpus
+    from spacy.util import registry
+
+    _, path = _docbin(tmp_path, ["a"])
+    assert type(registry.readers.get("spacy_rnn.Corpus.v1")(path)) is Corpus
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "100", True])
+def test_repeated_corpus_rejects_bad_settings(tmp_path, bad):
+    from spacy.util import registry
+
+    _, path = _docbin(tmp_path, ["a"])
+    reader = registry.readers.get("spacy_rnn.Corpus.v1")
+    with pytest.raises(ValueError, match="min_examples"):
+        reader(path, min_examples=bad)
+    with pytest.raises(ValueError, match="path is null"):
+        reader(None, min_examples=10)
+
+
+def test_repeated_corpus_of_an_empty_corpus_yields_nothing(tmp_path):
+    from spacy.util import registry
+
+    nlp, path = _docbin(tmp_path, [])
+    assert list(registry.readers.get("spacy_rnn.Corpus.v1")(path, min_examples=5)(nlp)) == []
