@@ -59,18 +59,16 @@ def extract_ngram_features(
 
 def _ranges(starts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
     """The indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every i, concatenated."""
-    total = int(lengths.sum())
-    if not total:
-        return numpy.zeros(0, dtype="int64")
     shift = numpy.repeat(starts - (numpy.cumsum(lengths) - lengths), lengths)
-    return shift + numpy.arange(total, dtype="int64")
+    return shift + numpy.arange(int(lengths.sum()), dtype="int64")
 
 
 def _batch_key_counts(model: Model, docs: List[Doc]) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """Every doc's distinct feature keys and how often each occurs, for the whole batch
     at once: ``(doc_index, keys, counts)``, sorted by doc, then by key. Character n-grams
     are taken once per distinct word of the batch and weighted by the word's count in
-    each doc, so memory follows the vocabulary, not the docs' length."""
+    each doc, so memory follows the vocabulary, not the docs' length. Needs at least one
+    token in the batch (every token gives at least one key: its word or its n-grams)."""
     ops, attr = model.ops, model.attrs["attr"]
     lengths = numpy.asarray([len(doc) for doc in docs], dtype="int64")
     ids = numpy.concatenate([doc.to_array([attr]).reshape(-1) for doc in docs]).astype("uint64")
@@ -79,7 +77,7 @@ def _batch_key_counts(model: Model, docs: List[Doc]) -> Tuple[numpy.ndarray, num
     words, word_index = numpy.unique(ids, return_inverse=True)
     word_index = word_index.reshape(-1)
     pair_codes, pair_counts = numpy.unique(doc_of * len(words) + word_index, return_counts=True)
-    pair_doc, pair_word = numpy.divmod(pair_codes, max(len(words), 1))
+    pair_doc, pair_word = numpy.divmod(pair_codes, len(words))
     keys, owners, weights = [], [], []
     if model.attrs["word_ngrams"] >= 1:
         keys.append(words[pair_word])
@@ -88,12 +86,13 @@ def _batch_key_counts(model: Model, docs: List[Doc]) -> Tuple[numpy.ndarray, num
     for n in range(2, model.attrs["word_ngrams"] + 1):
         if len(ids) >= n:
             grams = numpy.asarray(ops.ngrams(n, ids), dtype="uint64")
-            inside = doc_of[: len(grams)] == doc_of[n - 1 :]  # no n-gram across two docs
+            first_doc = doc_of[: len(grams)]
+            inside = first_doc == doc_of[n - 1 :]  # no n-gram across two docs
             keys.append(grams[inside])
-            owners.append(doc_of[: len(grams)][inside])
+            owners.append(first_doc[inside])
             weights.append(numpy.ones(int(inside.sum()), dtype="int64"))
     sizes = tuple(model.attrs["char_ngrams"])  # a list after a round trip
-    if sizes and len(words):
+    if sizes:
         strings = docs[0].vocab.strings
         word_grams = [char_ngram_keys(strings[key], sizes) for key in words.tolist()]
         n_grams = numpy.asarray([len(g) for g in word_grams], dtype="int64")
@@ -102,17 +101,13 @@ def _batch_key_counts(model: Model, docs: List[Doc]) -> Tuple[numpy.ndarray, num
         keys.append(numpy.concatenate(word_grams)[take])
         owners.append(numpy.repeat(pair_doc, n_grams[pair_word]))
         weights.append(numpy.repeat(pair_counts, n_grams[pair_word]))
-    if not keys:
-        empty = numpy.zeros(0, dtype="int64")
-        return empty, empty.astype("uint64"), empty
     keys_, owners_, weights_ = numpy.concatenate(keys), numpy.concatenate(owners), numpy.concatenate(weights)
     order = numpy.lexsort((keys_, owners_))
     keys_, owners_, weights_ = keys_[order], owners_[order], weights_[order]
     first = numpy.ones(len(keys_), dtype=bool)
     first[1:] = (keys_[1:] != keys_[:-1]) | (owners_[1:] != owners_[:-1])
     starts = numpy.flatnonzero(first)
-    counts = numpy.add.reduceat(weights_, starts) if len(starts) else weights_[:0]
-    return owners_[starts], keys_[starts], counts
+    return owners_[starts], keys_[starts], numpy.add.reduceat(weights_, starts)
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool):
@@ -121,9 +116,7 @@ def _forward(model: Model, docs: List[Doc], is_train: bool):
     else:
         owners, keys, counts = (numpy.zeros(0, dtype=dt) for dt in ("int64", "uint64", "int64"))
     vals = 1.0 + numpy.log(counts.astype("float32"))
-    norms = numpy.sqrt(numpy.bincount(owners, weights=vals**2, minlength=len(docs)))
-    if len(vals):
-        vals /= norms[owners]
+    vals /= numpy.sqrt(numpy.bincount(owners, weights=vals**2, minlength=len(docs)))[owners]
     lengths = model.ops.asarray1i(numpy.bincount(owners, minlength=len(docs)))
     keys = model.ops.asarray(keys) if len(keys) else model.ops.alloc1i(0)
     vals = model.ops.asarray1f(vals.astype("float32"))
