@@ -3,8 +3,8 @@
 ``PackedRNN.forward(X, lengths)``::
 
     X: (sum(lengths), input_size), the tokens of several sequences stacked
-      -> dropout -> split into sequences -> pack_sequence -> nn.LSTM / GRU / RNN
-      -> unpack (original order) -> the real positions, row-major -> dropout
+      -> dropout -> rows reordered into a PackedSequence (``packed_positions``: no
+         padding) -> nn.LSTM / GRU / RNN -> rows put back in X's order -> dropout
     -> (sum(lengths), output_size), stacked the same way
 
 Packing means every sequence is read only up to its own last token in both directions, so
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, Sequence, Tuple
 
 import torch
-from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
 CELLS: Dict[str, Tuple[type, dict]] = {
     "lstm": (torch.nn.LSTM, {}),
@@ -108,10 +108,39 @@ class PackedRNN(torch.nn.Module):
 
     def forward(self, X: torch.Tensor, lengths: Sequence[int], dropout: float = 0.0) -> torch.Tensor:
         X = torch.nn.functional.dropout(X, dropout, self.training)
-        packed = pack_sequence(torch.split(X, list(lengths)), enforce_sorted=False)
+        batch_sizes, to_packed, from_packed = packed_positions(lengths)
+        packed = PackedSequence(X.index_select(0, from_packed.to(X.device)), batch_sizes)
         out, _ = self.rnn(packed)
-        # pad_packed_sequence restores the original order; the mask drops the padding
-        # row-major, i.e. in the same sequence-by-sequence order as X.
-        padded, lens = pad_packed_sequence(out, batch_first=True)
-        mask = torch.arange(padded.shape[1])[None, :] < lens[:, None]
-        return torch.nn.functional.dropout(padded[mask.to(padded.device)], dropout, self.training)
+        Y = out.data.index_select(0, to_packed.to(X.device))
+        return torch.nn.functional.dropout(Y, dropout, self.training)
+
+
+def packed_positions(lengths: Sequence[int]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where the rows of sequences stacked one after another go in a PackedSequence.
+
+    lengths: the sequences' lengths, each > 0, in stacking order (``n`` sequences,
+    ``N = sum(lengths)`` rows). The packed order is time-major over the sequences
+    sorted longest first (ties in stacking order), as ``pack_sequence`` makes it, but
+    built without padding every sequence to the longest.
+
+    Returns, on the CPU: ``batch_sizes`` ``(max(lengths),)``, how many sequences are
+    still running at each step; ``to_packed`` ``(N,)``, the packed row of each stacked
+    row; ``from_packed`` ``(N,)``, its inverse (the stacked row of each packed row).
+    """
+    lens = torch.as_tensor(list(lengths), dtype=torch.long)
+    if lens.numel() == 0 or int(lens.min()) < 1:
+        raise ValueError(f"Every sequence an RNN reads needs at least one row, got lengths {lens.tolist()}.")
+    n_rows = int(lens.sum())
+    order = torch.sort(lens, descending=True, stable=True).indices
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    # batch_sizes[t] = the number of sequences longer than t
+    ended_by = torch.cumsum(torch.bincount(lens, minlength=int(lens.max()) + 1), 0)
+    batch_sizes = len(lens) - ended_by[:-1]
+    step_starts = torch.cumsum(batch_sizes, 0) - batch_sizes
+    seq_starts = torch.cumsum(lens, 0) - lens
+    step = torch.arange(n_rows) - torch.repeat_interleave(seq_starts, lens)
+    to_packed = step_starts[step] + torch.repeat_interleave(rank, lens)
+    from_packed = torch.empty_like(to_packed)
+    from_packed[to_packed] = torch.arange(n_rows)
+    return batch_sizes, to_packed, from_packed

@@ -55,3 +55,33 @@ def test_input_size_is_checked_and_saved_configs_rebuild_the_module():
         3, cell="lstm", hidden_size=4, num_layers=1, bidirectional=False, dropout=0.0, proj_size=0, bias=True
     )
     assert module.rnn.input_size == 3 and module.output_size == 4
+
+
+@pytest.mark.parametrize("lengths", [[1], [3, 7, 1], [4, 4, 2, 4, 1, 9], [5] * 6])
+def test_packed_positions_give_pack_sequences_order(lengths):
+    from torch.nn.utils.rnn import pack_sequence
+
+    from spacy_rnn.modules.rnn import packed_positions
+
+    X = torch.arange(sum(lengths), dtype=torch.float32)[:, None]
+    reference = pack_sequence(torch.split(X, lengths), enforce_sorted=False)
+    batch_sizes, to_packed, from_packed = packed_positions(lengths)
+    assert batch_sizes.tolist() == reference.batch_sizes.tolist()
+    if len(set(lengths)) == len(lengths):  # no ties: the order is the same row for row
+        torch.testing.assert_close(X[from_packed], reference.data, atol=0, rtol=0)
+    assert sorted(from_packed.tolist()) == list(range(sum(lengths)))
+    assert (from_packed[to_packed] == torch.arange(sum(lengths))).all()
+    step_starts = torch.cumsum(batch_sizes, 0) - batch_sizes
+    start = 0
+    for n in lengths:  # row t of a sequence sits in step t
+        steps = torch.searchsorted(step_starts, to_packed[start : start + n], right=True) - 1
+        assert steps.tolist() == list(range(n))
+        start += n
+
+
+@pytest.mark.parametrize("lengths", [[], [3, 0, 2]])
+def test_packed_positions_reject_empty_sequences(lengths):
+    from spacy_rnn.modules.rnn import packed_positions
+
+    with pytest.raises(ValueError, match="at least one row"):
+        packed_positions(lengths)
