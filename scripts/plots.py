@@ -1,6 +1,7 @@
 """Pictures of the trained pipelines, as PNGs (matplotlib):
 
-    python scripts/plots.py OUT_DIR [--training training] [--benchmark JSON] [--confusion NAME=MODEL:DATA.spacy ...]
+    python scripts/plots.py OUT_DIR [--training training] [--benchmark JSON]
+        [--confusion NAME=MODEL:DATA.spacy[,MODEL:DATA.spacy ...] ...]
 
 - a learning curve for every training log found under ``--training`` (``**/log.jsonl``,
   written by ``spacy train`` through the configs' ``[training.logger] output_file``): the
@@ -11,6 +12,8 @@
 - a confusion matrix for each ``--confusion`` pipeline on its data: UPOS (``token.pos_``)
   for a tagger, ``doc.cats`` for a text classifier (rows: true label, columns:
   predicted, each row normalised), with accuracy; ``OUT_DIR/confusion_<NAME>.png``.
+  Several comma-separated ``MODEL:DATA`` pairs under one NAME are pooled into one matrix
+  (a task with one model per target, such as TweetEval stance).
 Missing models or data are skipped with a message, so the command also runs after a
 partial project run.
 """
@@ -69,6 +72,17 @@ def predictions(model: Path, data: Path) -> Tuple[List[str], List[str]]:
     for ref, doc in zip(refs, docs):
         golds += [t.pos_ for t in ref]
         preds += [t.pos_ for t in doc]
+    return golds, preds
+
+
+def pooled_predictions(pairs: List[Tuple[Path, Path]]) -> Tuple[List[str], List[str]]:
+    """The true and predicted labels of several (model, data) pairs, one after another."""
+    golds: List[str] = []
+    preds: List[str] = []
+    for model, data in pairs:
+        pair_golds, pair_preds = predictions(model, data)
+        golds += pair_golds
+        preds += pair_preds
     return golds, preds
 
 
@@ -150,12 +164,13 @@ def main() -> None:
             print(f"skipped the distributions: {args.benchmark} not found")
     for spec in args.confusion:
         name, _, rest = spec.partition("=")
-        model, _, data = rest.partition(":")
-        if not Path(model).is_dir() or not Path(data).exists():
-            print(f"skipped {name}: {model} or {data} not found")
+        pairs = [pair.partition(":")[::2] for pair in rest.split(",")]
+        missing = [f"{model} or {data}" for model, data in pairs if not Path(model).is_dir() or not Path(data).exists()]
+        if missing:
+            print(f"skipped {name}: {', '.join(missing)} not found")
             continue
         path = args.out / f"confusion_{name}.png"
-        confusion(*predictions(Path(model), Path(data)), path, name)
+        confusion(*pooled_predictions([(Path(model), Path(data)) for model, data in pairs]), path, name)
         print(f"wrote {path}")
 
 

@@ -115,3 +115,40 @@ def test_make_ewt_lm_rebuilds_the_distributed_benchmark(tmp_path):
     for split in ("train", "valid", "test"):
         built = hashlib.md5((tmp_path / f"{split}.txt").read_bytes()).hexdigest()
         assert built == hashlib.md5((ewt_lm / f"{split}.txt").read_bytes()).hexdigest()
+
+
+def test_plots_pool_several_pipelines_into_one_confusion_matrix(tmp_path):
+    """scripts/plots.py --confusion NAME=M1:D1,M2:D2 (a task with one model per target)."""
+    import importlib.util
+
+    from spacy_rnn.data import convert_tweeteval
+
+    spec = importlib.util.spec_from_file_location("plots", ROOT / "scripts" / "plots.py")
+    plots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plots)
+    convert_tweeteval(TESTS / "data" / "tweeteval_tiny", tmp_path / "corpus")
+    model = TESTS / "data" / "saved" / "0.1.0" / "classify"
+    test, dev = tmp_path / "corpus" / "test.spacy", tmp_path / "corpus" / "dev.spacy"
+    one = plots.predictions(model, test)
+    other = plots.predictions(model, dev)
+    assert plots.pooled_predictions([(model, test), (model, dev)]) == (one[0] + other[0], one[1] + other[1])
+    assert len(one[0]) == 9 and len(other[0]) == 9 and set(one[1]) <= {"anger", "joy", "sadness"}
+    out = tmp_path / "plots"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "plots.py"),
+            str(out),
+            "--training",
+            str(tmp_path / "none"),
+            "--confusion",
+            f"pooled={model}:{test},{model}:{dev}",
+            f"absent={model}:{tmp_path / 'x.spacy'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (out / "confusion_pooled.png").stat().st_size > 0
+    assert not (out / "confusion_absent.png").exists() and "skipped absent" in run.stdout
