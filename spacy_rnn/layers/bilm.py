@@ -90,6 +90,7 @@ def forward(model: Model, batch: LMBatch, is_train: bool) -> Tuple[LMOutput, Cal
         "bptt": int(model.attrs["bptt"]),
         "output_dropout": training_dropout(model) if is_train else 0.0,
         "next_logprobs": batch.next_logprobs and not is_train,
+        "variable_bptt": is_train and bool(model.attrs.get("variable_bptt", False)),
     }
     (scores, penalty, nxt), torch_backprop = shim(ArgsKwargs(args=(Xt, lengths, targets), kwargs=kwargs), is_train)
     sizes = [n + 1 for n in lengths]

@@ -98,6 +98,7 @@ def forward(model: Model[LMBatch, LMOutput], batch: LMBatch, is_train: bool) -> 
         "bptt": int(model.attrs["bptt"]),
         "output_dropout": training_dropout(model) if is_train else 0.0,
         "next_logprobs": batch.next_logprobs and not is_train,
+        "variable_bptt": is_train and bool(model.attrs.get("variable_bptt", False)),
     }
     (flat, nxt), torch_backprop = shim(ArgsKwargs(args=(ids,), kwargs=kwargs), is_train)
     logprobs = ops.unflatten(torch2xp(flat.detach(), ops=ops), lengths) if lengths else []

@@ -275,12 +275,14 @@ class BiRNNLM(BiRNNStacks):
         bptt: int,
         output_dropout: float = 0.0,
         next_logprobs: bool = False,
+        variable_bptt: bool = False,
     ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """Score sequences (see the module docstring): ``(n_directions, sum(lengths + 1))``
         log-probabilities (per sequence its tokens, then its end; for "backward" in
         reading order, i.e. the sequence reversed), the mean AR/TAR penalty (0 unless
         training), and with ``next_logprobs`` the forward direction's ``(n_seqs, n_vocab)``
-        log-distribution of the token after each sequence."""
+        log-distribution of the token after each sequence. ``variable_bptt``: windows of
+        random lengths around ``bptt`` (``windows.window_sizes``; while training)."""
         if not 0.0 <= output_dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {output_dropout!r}.")
         lengths = list(lengths)
@@ -297,6 +299,7 @@ class BiRNNLM(BiRNNStacks):
                 bptt,
                 step,
                 checkpointed=checkpointed,
+                variable=variable_bptt,
             )
             flat = torch.cat(pieces) if pieces else X.new_zeros((0, 2))
             scores.append(flat[:, 0])

@@ -148,6 +148,7 @@ class RNNLM(torch.nn.Module):
         bptt: int,
         output_dropout: float = 0.0,
         next_logprobs: bool = False,
+        variable_bptt: bool = False,
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Score whole sequences (see the module docstring).
 
@@ -155,7 +156,8 @@ class RNNLM(torch.nn.Module):
         sequence, and with ``next_logprobs`` the ``(n_seqs, n_vocab)`` log-distribution
         of the token after each sequence (the one from which its ``<eos>`` is predicted),
         else None. ``output_dropout`` is the locked dropout on the last layer's output
-        while training (spaCy's ``[training] dropout``).
+        while training (spaCy's ``[training] dropout``); ``variable_bptt``: windows of
+        random lengths around ``bptt`` (``windows.window_sizes``; while training).
         """
         if not 0.0 <= output_dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {output_dropout!r}.")
@@ -165,7 +167,7 @@ class RNNLM(torch.nn.Module):
         targets = [torch.cat([x.to(device=device, dtype=torch.int64), eos]) for x in ids]
         step = partial(self._window, output_dropout=output_dropout, with_last=next_logprobs)
         checkpointed = self.checkpoint_windows and self.training and torch.is_grad_enabled()
-        pieces, ends = read_in_windows(inputs, targets, bptt, step, checkpointed=checkpointed)
+        pieces, ends = read_in_windows(inputs, targets, bptt, step, checkpointed=checkpointed, variable=variable_bptt)
         flat = torch.cat(pieces) if pieces else torch.zeros(0, device=device)
         if not next_logprobs:
             return flat, None

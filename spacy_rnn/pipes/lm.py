@@ -91,6 +91,7 @@ def lm_score(examples: Iterable[Example], **kwargs) -> Dict[str, Optional[float]
         "max_size": 0,
         "lowercase": False,
         "bptt": 70,
+        "variable_bptt": False,
         "fresh_state": "sentence",
         "max_grad_norm": 0.25,
         "scorer": {"@scorers": "spacy_rnn.lm_scorer.v1"},
@@ -106,6 +107,7 @@ def make_rnn_lm(
     max_size: int,
     lowercase: bool,
     bptt: int,
+    variable_bptt: bool,
     fresh_state: str,
     max_grad_norm: float,
     scorer: Optional[Callable],
@@ -125,6 +127,9 @@ def make_rnn_lm(
     bptt: sequences longer than this are read in windows of ``bptt`` tokens, carrying the
         state forward (truncated back-propagation through time in training; bounded memory
         in training and prediction).
+    variable_bptt: while training, windows of random lengths around ``bptt`` (AWD-LSTM's
+        variable-length BPTT: N(bptt, 5), or N(bptt / 2, 5) one time in 20), so a long
+        stream is cut at other places in every epoch; prediction always uses ``bptt``.
     fresh_state: ``"sentence"`` reads each sentence from a fresh state where the doc has
         sentence boundaries (each doc otherwise); ``"doc"`` reads each doc as one stream,
         the state carried across its sentences and windows (for long unlabelled documents).
@@ -142,6 +147,7 @@ def make_rnn_lm(
         max_size=max_size,
         lowercase=lowercase,
         bptt=bptt,
+        variable_bptt=variable_bptt,
         fresh_state=fresh_state,
         max_grad_norm=max_grad_norm,
         scorer=scorer,
@@ -171,6 +177,7 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         max_size: int = 0,
         lowercase: bool = False,
         bptt: int = 70,
+        variable_bptt: bool = False,
         fresh_state: str = "sentence",
         max_grad_norm: float = 0.25,
         scorer: Optional[Callable] = lm_score,
@@ -181,6 +188,8 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
                 raise ValueError(f"rnn_lm: {option} must be an integer >= {low}, got {value!r}.")
         if max_size == 1 or max_size == 2:
             raise ValueError("rnn_lm: max_size must be 0 (no limit) or > 2 (<unk> and <eos> are included).")
+        if not isinstance(variable_bptt, bool):
+            raise ValueError(f"rnn_lm: variable_bptt must be true or false, got {variable_bptt!r}.")
         if fresh_state not in ("sentence", "doc"):
             raise ValueError(f'rnn_lm: fresh_state must be "sentence" or "doc", got {fresh_state!r}.')
         _register_extensions()
@@ -197,6 +206,7 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         self.make_doc = make_doc
         self._index: Dict[str, int] = {}
         self.model.attrs["bptt"] = bptt
+        self.model.attrs["variable_bptt"] = variable_bptt
 
     # vocabulary -----------------------------------------------------------------
     @property

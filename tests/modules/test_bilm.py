@@ -49,6 +49,9 @@ def test_windows_and_batch_order_do_not_change_scores_or_states(bptt):
         whole, _, _ = module(X, X_LENGTHS, ids, bptt=100)
         windowed, _, _ = module(X, X_LENGTHS, ids, bptt=bptt)
         torch.testing.assert_close(windowed, whole, rtol=1e-5, atol=1e-5)
+        torch.manual_seed(bptt)  # random window lengths (AWD-LSTM's variable BPTT) too
+        variable, _, _ = module(X, X_LENGTHS, ids, bptt=bptt, variable_bptt=True)
+        torch.testing.assert_close(variable, whole, rtol=1e-5, atol=1e-5)
         first = module(X[:5], [5], ids[:5], bptt=bptt)[0]
         torch.testing.assert_close(first, whole[:, :6], rtol=1e-5, atol=1e-5)
         states = module.encode(X, X_LENGTHS, bptt=bptt)

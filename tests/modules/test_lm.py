@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from spacy_rnn.modules.lm import EOS, RNNLM, LMOptions
+from spacy_rnn.modules.windows import window_sizes
 
 
 def make_module(**options):
@@ -82,6 +83,48 @@ def test_truncated_bptt_detaches_the_state_between_windows():
     first_embedding_grad = torch.autograd.grad(flat[4:].sum(), module.embed.weight, retain_graph=True)[0]
     assert first_embedding_grad[2].abs().sum() == 0  # id 2 only occurs in the first window
     assert first_embedding_grad[6].abs().sum() > 0  # id 6 is an input of the second window
+
+
+def test_window_sizes_cover_the_sequence_fixed_or_awd_lstm_variable():
+    assert window_sizes(0, 70) == []
+    assert window_sizes(150, 70) == [70, 70, 10]
+    torch.manual_seed(0)
+    sizes = window_sizes(100_000, 70, variable=True)
+    assert sum(sizes) == 100_000
+    assert all(1 <= n <= 110 for n in sizes) and len(set(sizes)) > 10
+    full = sizes[:-1]
+    assert 66 < sum(full) / len(full) < 70  # N(70, 5), one time in 20 N(35, 5)
+    assert 0.02 < sum(n < 50 for n in full) / len(full) < 0.08
+    torch.manual_seed(0)
+    assert window_sizes(100_000, 70, variable=True) == sizes  # torch's generator: seeded
+    with pytest.raises(ValueError, match="bptt"):
+        window_sizes(10, 0, variable=True)
+
+
+def test_variable_windows_cut_elsewhere_but_score_the_same():
+    """In eval mode the windows only decide where the state is carried over, so random
+    window lengths give the scores of whole sequences; while training they move the
+    points where the gradient is cut."""
+    module = make_module(num_layers=1, tie_weights=False)
+    with torch.no_grad():
+        whole = module.eval()(IDS, bptt=100)[0]
+        torch.manual_seed(1)
+        torch.testing.assert_close(module(IDS, bptt=5, variable_bptt=True)[0], whole, rtol=1e-5, atol=1e-5)
+    module.train()
+
+    def cut_after(seed):  # the first position whose output gets no gradient from id 2's embedding
+        torch.manual_seed(seed)
+        sizes = window_sizes(len(IDS[0]) + 1, 3, variable=True)
+        torch.manual_seed(seed)
+        flat, _ = module(IDS[:1], bptt=3, variable_bptt=True)
+        return sizes, flat
+
+    sizes, flat = cut_after(3)
+    assert sizes != window_sizes(len(IDS[0]) + 1, 3)
+    end = sizes[0]  # id 2 is the first token: an input of the first window only
+    grad = torch.autograd.grad(flat[end:].sum(), module.embed.weight, retain_graph=True)[0]
+    assert grad[2].abs().sum() == 0
+    assert torch.autograd.grad(flat[:end].sum(), module.embed.weight)[0][2].abs().sum() > 0
 
 
 def test_tied_weights_and_weight_drop_parametrization():

@@ -98,8 +98,10 @@ def test_windows_carry_the_state(trained_nlp, tmp_path):
     assert [t._.surprisal for t in batch[0]] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
-def test_training_in_windows_learns():
-    nlp = train_lm(lm_nlp(bptt=3))
+@pytest.mark.parametrize("variable_bptt", [False, True])
+def test_training_in_windows_learns(variable_bptt):
+    nlp = train_lm(lm_nlp(bptt=3, variable_bptt=variable_bptt))
+    assert nlp.get_pipe("rnn_lm").model.attrs["variable_bptt"] is variable_bptt
     assert nlp.evaluate(lm_examples(nlp))["lm_ppl"] < 1.5
 
 
@@ -218,6 +220,8 @@ def test_bad_config_values_raise_clear_errors():
         lm_nlp(lm_model(weight_dropout=1.0))
     with pytest.raises(ValueError, match="bptt"):
         lm_nlp(bptt=0)
+    with pytest.raises(ValueError, match="variable_bptt"):
+        lm_nlp(variable_bptt="yes")
     with pytest.raises(ValueError, match="max_size"):
         lm_nlp(max_size=2)
     gru = lm_nlp(lm_model(cell="gru", proj_size=0, hidden_size=32))
