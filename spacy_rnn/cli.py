@@ -61,21 +61,38 @@ def convert_lines_cli(
 
 @app.command("convert-text")
 def convert_text_cli(
-    inputs: List[Path] = typer.Argument(..., help="text files (one document a line) or .jsonl files"),
+    inputs: List[Path] = typer.Argument(..., help="text files (one document a line), .jsonl files, or folders of them"),
     output_dir: Path = typer.Option(..., "--output", "-o", help="folder for the .spacy shards"),
     field: str = typer.Option("text", "--field", help="the text field of JSONL records"),
-    max_words: int = typer.Option(0, "--max-words", help="stop after this many tokens (0: all)"),
+    max_words: int = typer.Option(0, "--max-words", help="stop after this many training tokens (0: all)"),
+    interleave: bool = typer.Option(False, "--interleave", help="one document of each file in turn"),
+    dev_output: Optional[Path] = typer.Option(None, "--dev-output", help="folder for held-out shards"),
+    dev_every: int = typer.Option(100, "--dev-every", help="every n-th document is held out (with --dev-output)"),
+    dev_docs: int = typer.Option(2000, "--dev-docs", help="at most this many held-out documents"),
     lang: str = typer.Option("en", "--lang"),
 ) -> None:
     """Unlabelled text (lines or JSONL) -> .spacy shards tokenized by spaCy, for
-    language-model pretraining (a folder spacy train reads as one corpus)."""
+    language-model pretraining (a folder spacy train reads as one corpus), and optionally
+    a held-out folder for model-best."""
     from .data import text_shards
 
     try:
-        counts = text_shards(inputs, output_dir, lang=lang, field=field, max_words=max_words)
+        counts = text_shards(
+            inputs,
+            output_dir,
+            lang=lang,
+            field=field,
+            max_words=max_words,
+            interleave=interleave,
+            dev_dir=dev_output,
+            dev_every=dev_every,
+            dev_docs=dev_docs,
+        )
     except ValueError as err:
         _fail(err)
     msg.good(f"wrote {counts['shards']} shards to {output_dir}: {counts['docs']:,} docs, {counts['tokens']:,} tokens")
+    if dev_output is not None:
+        msg.good(f"held out in {dev_output}: {counts['dev_docs']:,} docs, {counts['dev_tokens']:,} tokens")
 
 
 LM_SCORES = [("lm_ppl", "perplexity"), ("lm_loss", "cross-entropy (nats/token)"), ("lm_score", "1 / perplexity")]

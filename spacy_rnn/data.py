@@ -21,7 +21,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 
 TWEETEVAL_SPLITS = {"train": "train", "val": "dev", "test": "test"}
 
@@ -207,31 +207,91 @@ def token_lines_docbin(path: Union[str, Path], lang: str = "en") -> DocBin:
     return docbin
 
 
-def read_texts(paths: Sequence[Union[str, Path]], field: str = "text") -> Iterator[str]:
-    """The documents of plain-text files (one a line) and JSONL files (``.jsonl``: the
-    ``field`` of each object), file after file; empty lines are skipped. A JSONL line that
-    is not an object with a string ``field`` is an error naming the file and the line."""
+TEXT_SUFFIXES = (".txt", ".jsonl")
+
+
+def text_files(paths: Sequence[Union[str, Path]]) -> List[Path]:
+    """``paths`` with each folder replaced by its ``.txt`` and ``.jsonl`` files (sorted);
+    a missing path is an error naming it."""
+    files: List[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in TEXT_SUFFIXES and p.is_file())
+            if not found:
+                raise ValueError(f"{path} has no .txt or .jsonl files.")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ValueError(f"{path} not found.")
+    return files
+
+
+def _file_texts(path: Path, field: str) -> Iterator[str]:
     import json
 
-    for path in map(Path, paths):
-        if not path.exists():
-            raise ValueError(f"{path} not found.")
-        with path.open(encoding="utf8") as f:
-            for n, line in enumerate(f, 1):
-                line = line.strip()
+    with path.open(encoding="utf8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            if path.suffix == ".jsonl":
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path} line {n} is not JSON: {err}.") from None
+                if not isinstance(record, dict) or not isinstance(record.get(field), str):
+                    raise ValueError(f"{path} line {n} has no string field {field!r}.")
+                line = record[field].strip()
                 if not line:
                     continue
-                if path.suffix == ".jsonl":
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as err:
-                        raise ValueError(f"{path} line {n} is not JSON: {err}.") from None
-                    if not isinstance(record, dict) or not isinstance(record.get(field), str):
-                        raise ValueError(f"{path} line {n} has no string field {field!r}.")
-                    line = record[field].strip()
-                    if not line:
-                        continue
-                yield line
+            yield line
+
+
+def read_texts(paths: Sequence[Union[str, Path]], field: str = "text", *, interleave: bool = False) -> Iterator[str]:
+    """The documents of plain-text files (one a line) and JSONL files (``.jsonl``: the
+    ``field`` of each object); a folder stands for its ``.txt`` and ``.jsonl`` files.
+    File after file, or with ``interleave`` one document of each file in turn (so that a
+    budget of words takes from every source). Empty lines are skipped. A JSONL line that
+    is not an object with a string ``field`` is an error naming the file and the line."""
+    readers = [_file_texts(path, field) for path in text_files(paths)]
+    if not interleave:
+        for reader in readers:
+            yield from reader
+        return
+    while readers:
+        running = []
+        for reader in readers:
+            text = next(reader, None)
+            if text is not None:
+                yield text
+                running.append(reader)
+        readers = running
+
+
+class _Shards:
+    """``.spacy`` shards of ``size`` docs written into ``folder`` as docs come."""
+
+    def __init__(self, folder: Path, size: int):
+        self.folder, self.size = folder, size
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("shard-*.spacy"):
+            old.unlink()
+        self.docbin = DocBin(store_user_data=False)
+        self.counts = {"docs": 0, "tokens": 0, "shards": 0}
+
+    def add(self, doc: Doc) -> None:
+        self.docbin.add(doc)
+        self.counts["docs"] += 1
+        self.counts["tokens"] += len(doc)
+        if len(self.docbin) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.docbin):
+            self.docbin.to_disk(self.folder / f"shard-{self.counts['shards']:04d}.spacy")
+            self.counts["shards"] += 1
+            self.docbin = DocBin(store_user_data=False)
 
 
 def text_shards(
@@ -242,38 +302,48 @@ def text_shards(
     field: str = "text",
     max_words: int = 0,
     shard_size: int = 20000,
+    interleave: bool = False,
+    dev_dir: Optional[Union[str, Path]] = None,
+    dev_every: int = 100,
+    dev_docs: int = 2000,
     progress: bool = True,
 ) -> Dict[str, int]:
-    """Tokenize the documents of ``paths`` (``read_texts``) with spaCy's tokenizer for
-    ``lang`` and write them as ``.spacy`` shards of ``shard_size`` docs into
-    ``output_dir`` (a folder ``spacy train`` reads as one corpus), until ``max_words``
-    tokens (0: all). Returns the counts of docs, tokens and shards."""
+    """Tokenize the documents of ``paths`` (``read_texts``, file after file or
+    ``interleave``d) with spaCy's tokenizer for ``lang`` and write them as ``.spacy``
+    shards of ``shard_size`` docs into ``output_dir`` (a folder ``spacy train`` reads as
+    one corpus), until ``max_words`` training tokens (0: all). With ``dev_dir``, every
+    ``dev_every``-th document, up to ``dev_docs`` of them, goes there instead (a held-out
+    set for ``model-best``). Old shards in the folders are replaced. Returns the counts of
+    docs, tokens and shards (``dev_docs`` and ``dev_tokens`` for the held-out set)."""
     from tqdm import tqdm
 
+    if max_words < 0 or shard_size < 1 or dev_every < 1 or dev_docs < 0:
+        raise ValueError(
+            "text_shards needs max_words >= 0, shard_size >= 1, dev_every >= 1 and dev_docs >= 0, got "
+            f"{max_words}, {shard_size}, {dev_every}, {dev_docs}."
+        )
     nlp = spacy.blank(lang)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for old in output_dir.glob("shard-*.spacy"):
-        old.unlink()
-    counts = {"docs": 0, "tokens": 0, "shards": 0}
-    docbin = DocBin(store_user_data=False)
+    train = _Shards(Path(output_dir), shard_size)
+    dev = _Shards(Path(dev_dir), shard_size) if dev_dir is not None else None
     bar = tqdm(total=max_words or None, unit="tok", disable=not progress, desc="tokenizing")
-
-    def flush() -> None:
-        if len(docbin):
-            docbin.to_disk(output_dir / f"shard-{counts['shards']:04d}.spacy")
-            counts["shards"] += 1
-
-    for doc in nlp.tokenizer.pipe(read_texts(paths, field=field), batch_size=1000):
-        docbin.add(doc)
-        counts["docs"] += 1
-        counts["tokens"] += len(doc)
+    texts = read_texts(paths, field=field, interleave=interleave)
+    for i, doc in enumerate(nlp.tokenizer.pipe(texts, batch_size=1000), 1):
+        if dev is not None and i % dev_every == 0 and dev.counts["docs"] < dev_docs:
+            dev.add(doc)
+            continue
+        train.add(doc)
         bar.update(len(doc))
-        if len(docbin) >= shard_size:
-            flush()
-            docbin = DocBin(store_user_data=False)
-        if max_words and counts["tokens"] >= max_words:
+        if max_words and train.counts["tokens"] >= max_words:
             break
-    flush()
+    train.flush()
     bar.close()
+    counts = dict(train.counts)
+    if dev is not None:
+        if not dev.counts["docs"]:
+            raise ValueError(
+                f"Nothing was held out for {dev_dir}: the text has fewer than {dev_every} documents "
+                "(hold out more often with a smaller dev_every / --dev-every)."
+            )
+        dev.flush()
+        counts.update(dev_docs=dev.counts["docs"], dev_tokens=dev.counts["tokens"])
     return counts

@@ -57,6 +57,27 @@ def test_convert_lines(tmp_path):
     assert run("convert-lines", tmp_path / "missing.txt", tmp_path / "x.spacy").returncode == 1
 
 
+def test_convert_text_with_a_held_out_folder(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("\n".join(f"line {i} ." for i in range(10)))
+    (tmp_path / "in" / "b.jsonl").write_text('{"text": "from json"}\n')
+    result = run(
+        "convert-text",
+        tmp_path / "in",
+        "--output",
+        tmp_path / "train",
+        "--dev-output",
+        tmp_path / "dev",
+        "--dev-every",
+        "5",
+        "--interleave",
+    )
+    assert result.returncode == 0, said(result)
+    assert "9 docs" in said(result) and "held out" in said(result) and "2 docs" in said(result)
+    result = run("convert-text", tmp_path / "nothing.txt", "--output", tmp_path / "x")
+    assert result.returncode == 1 and "nothing.txt not found" in said(result)
+
+
 def test_generate(lm_dir, tmp_path):
     result = run("generate", lm_dir, "the cat", "--greedy", "--output", tmp_path / "samples.txt")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,7 +9,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_rnn.data import convert_tweeteval, read_tweeteval, tweeteval_docbin
+from spacy_rnn.data import convert_tweeteval, read_texts, read_tweeteval, text_shards, tweeteval_docbin
 from tests.helpers import DATA_DIR, TESTS
 
 TINY = TESTS / "data" / "tweeteval_tiny"
@@ -204,3 +204,53 @@ def test_more_real_tweeteval_tasks(name, sizes):
         pytest.skip(f"TweetEval is not at {path}")
     for split, size in zip(("train", "val", "test"), sizes):
         assert len(list(read_tweeteval(path, split))) == size
+
+
+def _docs(folder):
+    nlp = spacy.blank("en")
+    return [d.text for p in sorted(folder.glob("shard-*.spacy")) for d in DocBin().from_disk(p).get_docs(nlp.vocab)]
+
+
+def test_unlabelled_text_from_files_folders_and_jsonl(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("a one\n\na two\na three\n")
+    (corpus / "b.jsonl").write_text('{"text": "b one", "meta": 1}\n{"text": "  "}\n{"text": "b two"}\n')
+    (corpus / "notes.md").write_text("not read\n")
+    assert list(read_texts([corpus])) == ["a one", "a two", "a three", "b one", "b two"]
+    assert list(read_texts([corpus], interleave=True)) == ["a one", "b one", "a two", "b two", "a three"]
+    (tmp_path / "c.jsonl").write_text('{"body": "c"}\nnot json\n')
+    assert next(read_texts([tmp_path / "c.jsonl"], field="body")) == "c"
+    with pytest.raises(ValueError, match="c.jsonl line 1 has no string field 'text'"):
+        list(read_texts([tmp_path / "c.jsonl"]))
+    with pytest.raises(ValueError, match="c.jsonl line 2 is not JSON"):
+        list(read_texts([tmp_path / "c.jsonl"], field="body"))
+    with pytest.raises(ValueError, match="missing.txt not found"):
+        list(read_texts([tmp_path / "missing.txt"]))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no .txt or .jsonl files"):
+        list(read_texts([tmp_path / "empty"]))
+
+
+def test_text_shards_hold_out_every_nth_doc_within_the_word_budget(tmp_path):
+    lines = [f"doc {i} has five words" for i in range(1, 101)]  # 5 tokens each
+    (tmp_path / "in.txt").write_text("\n".join(lines))
+    counts = text_shards(
+        [tmp_path / "in.txt"],
+        tmp_path / "train",
+        shard_size=7,
+        dev_dir=tmp_path / "dev",
+        dev_every=10,
+        dev_docs=3,
+        progress=False,
+    )
+    train, dev = _docs(tmp_path / "train"), _docs(tmp_path / "dev")
+    assert dev == [lines[9], lines[19], lines[29]]
+    assert train == [t for t in lines if t not in dev] and not set(train) & set(dev)
+    assert counts == {"docs": 97, "tokens": 485, "shards": 14, "dev_docs": 3, "dev_tokens": 15}
+    counts = text_shards([tmp_path / "in.txt"], tmp_path / "train", max_words=12, progress=False)
+    assert _docs(tmp_path / "train") == lines[:3] and counts["tokens"] == 15  # old shards replaced
+    with pytest.raises(ValueError, match="dev_every"):
+        text_shards([tmp_path / "in.txt"], tmp_path / "x", dev_every=0)
+    with pytest.raises(ValueError, match="fewer than 500 documents"):
+        text_shards([tmp_path / "in.txt"], tmp_path / "x", dev_dir=tmp_path / "y", dev_every=500, progress=False)

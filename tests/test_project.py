@@ -66,6 +66,36 @@ def test_the_main_job_runs_end_to_end_on_a_quick_setting(project_dir, tmp_path):
     assert json.loads(log[-1])["step"] == 6  # the quick overrides reached spacy train
 
 
+def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand_alone(project_dir, tmp_path):
+    """`spacy project run pretrained` (pretrain on a user's text file -> tagger and textcat
+    fine-tuned from the language models), quick overrides, on the fixture corpora; the
+    trained pipelines load and predict after the language models are deleted."""
+    import spacy
+
+    data = tmp_path / "data"
+    (data / "ud-english-ewt").mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        shutil.copy(FIXTURE_CONLLU, data / "ud-english-ewt" / f"en_ewt-ud-{split}.conllu")
+    for task in ("emotion", "offensive", "emoji", "stance/abortion"):
+        shutil.copytree(TESTS / "data" / "tweeteval_tiny", data / "tweeteval" / task)
+    texts = (TESTS / "data" / "tweeteval_tiny" / "train_text.txt").read_text().splitlines()
+    lines = [f"{texts[i % len(texts)]} number {i % 7}" for i in range(300)]  # a user's unlabelled text
+    (tmp_path / "mine.txt").write_text("\n".join(lines))
+    cmd = [sys.executable, "-m", "spacy", "project", "run", "pretrained", str(project_dir)]
+    cmd += ["--vars.data_dir", str(data), "--vars.train_set", QUICK, "--vars.pretrain_budget", "600"]
+    cmd += ["--vars.unlabelled", str(tmp_path / "mine.txt"), "--vars.unlabelled_tweets", str(tmp_path / "mine.txt")]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    training = project_dir / "training"
+    for lm in ("pretrain", "pretrain-textcat"):
+        assert json.loads((training / lm / "log.jsonl").read_text().splitlines()[-1])["step"] == 6
+        shutil.rmtree(training / lm)
+    tagger = spacy.load(training / "tagger-pretrained" / "model-best")
+    assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
+    textcat = spacy.load(training / "textcat-pretrained" / "emotion" / "model-best")
+    assert sum(textcat("I am so happy today").cats.values()) == pytest.approx(1.0, abs=1e-5)
+
+
 def test_project_commands_are_documented(project_dir):
     """docs/project.md is what `spacy project document` writes for project.yml."""
     cmd = [
@@ -92,7 +122,7 @@ def test_asset_checksums_match_the_local_corpora():
     if not DATA_DIR.is_dir():
         pytest.skip(f"the real corpora are not at {DATA_DIR}")
     assets = srsly.read_yaml(ROOT / "project.yml")["assets"]
-    assert len(assets) == 3 + 7 * (3 + 5)  # EWT; TweetEval emotion, offensive, emoji and 5 stance targets
+    assert len(assets) == 3 + 7 * (3 + 5) + 5  # EWT; TweetEval emotion, offensive, emoji, 5 stance targets; unlabelled
     prefix = "${vars.data_dir}/"
     for asset in assets:
         assert asset["dest"].startswith(prefix)
