@@ -68,8 +68,9 @@ def test_the_main_job_runs_end_to_end_on_a_quick_setting(project_dir, tmp_path):
 
 def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand_alone(project_dir, tmp_path):
     """`spacy project run pretrained` (pretrain on a user's text file -> tagger and textcat
-    fine-tuned from the language models), quick overrides, on the fixture corpora; the
-    trained pipelines load and predict after the language models are deleted."""
+    fine-tuned from the language models; the textcat's LM trained further on the task's
+    train texts first), quick overrides, on the fixture corpora; the trained pipelines
+    load and predict after the language models are deleted."""
     import spacy
 
     data = tmp_path / "data"
@@ -84,11 +85,14 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
     cmd = [sys.executable, "-m", "spacy", "project", "run", "pretrained", str(project_dir)]
     cmd += ["--vars.data_dir", str(data), "--vars.train_set", QUICK, "--vars.pretrain_budget", "600"]
     cmd += ["--vars.unlabelled", str(tmp_path / "mine.txt"), "--vars.unlabelled_tweets", str(tmp_path / "mine.txt")]
+    cmd += ["--vars.textcat_lm", "training/lm-finetune/emotion/model-best", "--vars.lm_dev_every", "3"]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     training = project_dir / "training"
     for lm in ("pretrain", "pretrain-textcat"):
         assert json.loads((training / lm / "log.jsonl").read_text().splitlines()[-1])["step"] == 6
+    assert (training / "lm-finetune" / "emotion" / "model-best" / "rnn_lm").is_dir()  # 3 epochs of one batch
+    for lm in ("pretrain", "pretrain-textcat", "lm-finetune"):
         shutil.rmtree(training / lm)
     tagger = spacy.load(training / "tagger-pretrained" / "model-best")
     assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
