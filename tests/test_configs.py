@@ -32,6 +32,8 @@ def test_config_is_valid(config, corpus):
         "--paths.dev",
         str(corpus),
     ]
+    if config == "configs/lm_finetune.cfg":  # sources its rnn_lm from a trained pipeline
+        cmd += ["--paths.lm", str(ROOT / "tests" / "data" / "saved" / "0.1.0" / "lm")]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Config is valid" in result.stdout

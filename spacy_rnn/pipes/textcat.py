@@ -166,7 +166,7 @@ class RNNTextCatComponent(_RNNTextCatMixin, TextCategorizer):
         *,
         threshold: float = 0.0,
         max_grad_norm: float = 5.0,
-        class_weights: Optional[str] = None,
+        class_weights: Optional[str] = "sqrt_balanced",
         scorer: Optional[Callable] = None,
     ):
         self.max_grad_norm = check_max_grad_norm(self.factory_name, max_grad_norm)
@@ -248,7 +248,7 @@ class RNNMultiLabelTextCatComponent(_RNNTextCatMixin, MultiLabel_TextCategorizer
         "threshold": 0.0,
         "model": DEFAULT_MODEL,
         "max_grad_norm": 5.0,
-        "class_weights": None,
+        "class_weights": "sqrt_balanced",
         "scorer": {"@scorers": "spacy.textcat_scorer.v2"},
     },
     default_score_weights=SCORE_WEIGHTS,
@@ -271,9 +271,9 @@ def make_rnn_textcat(
         default ``spacy_rnn.RNNTextCat.v1`` as in ``configs/textcat.cfg``.
     threshold: unused, as in spaCy's textcat (kept for the same config).
     max_grad_norm: clip the gradients to this global L2 norm before each update (0: off).
-    class_weights: ``null``; ``"balanced"`` weights each training doc's loss by
-        ``n_docs / (n_labels * n_docs_with_its_label)``, counted at initialize;
-        ``"sqrt_balanced"`` by the square root of that.
+    class_weights: ``"sqrt_balanced"`` (the default) weights each training doc's loss by
+        the square root of ``n_docs / (n_labels * n_docs_with_its_label)``, counted at
+        initialize; ``"balanced"`` by that ratio itself; ``null``: no weights.
     scorer: spaCy's textcat scorer: ``cats_score`` is the macro-F1, or the F1 of
         ``positive_label`` for a binary task initialized with one.
     """
