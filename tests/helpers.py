@@ -198,6 +198,7 @@ CASES: Dict[str, List[Case]] = {
                 "rnn_lm",
                 config={
                     "bptt": WINDOW,
+                    "variable_bptt": True,  # random windows while training only
                     "model": {
                         "@architectures": "spacy_rnn.RNNLanguageModel.v2",
                         "hidden_size": 8,
@@ -232,6 +233,33 @@ CASES: Dict[str, List[Case]] = {
             lambda vocab, n, seed: tagged_example(vocab, n, seed, "pos"),
             lambda doc: _scores(doc, "rnn_tagger"),
             record=["rnn_tagger"],
+        ),
+    ],
+    # configs/textcat_pretrained.cfg in small: the LM encoder over SubwordEmbed, with the n-gram branch
+    "rnn_textcat over spacy_rnn.LMEncoder.v1": [
+        Case(
+            "rnn_textcat+LMEncoder",
+            lambda nlp: nlp.add_pipe(
+                "rnn_textcat",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTextCat.v1",
+                        "hidden_width": 8,
+                        "tok2vec": {
+                            "@architectures": "spacy_rnn.LMEncoder.v1",
+                            "hidden_size": 8,
+                            "embed": {"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300},
+                        },
+                        "linear_model": {
+                            "@architectures": "spacy_rnn.NgramBOW.v1",
+                            "length": 512,
+                            "no_output_layer": True,
+                        },
+                    }
+                },
+            ),
+            lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False),
+            _cats,
         ),
     ],
     # not a factory of ours: our encoder under spaCy's own tagger
