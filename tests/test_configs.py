@@ -90,3 +90,38 @@ def test_textcat_ablations_build_what_they_claim(config, linear, embed):
     model = load_model_from_config(cfg, auto_fill=True).get_pipe("rnn_textcat").model
     assert model.has_ref("linear_model") == linear
     assert any(node.name == embed for node in model.get_ref("tok2vec").walk())
+
+
+@pytest.mark.parametrize(
+    "pretrained,base,differ",
+    [
+        # the transfer configs are their base configs with the encoder (and its training schedule) swapped
+        (
+            "configs/textcat_pretrained.cfg",
+            "configs/textcat.cfg",
+            {
+                "paths.lm",
+                "training.before_update",
+                "training.optimizer.@optimizers",
+                "components.rnn_textcat.model.tok2vec",
+            },
+        ),
+        ("configs/pretrain_textcat.cfg", "configs/pretrain.cfg", {"components.rnn_lm.model"}),
+    ],
+)
+def test_transfer_configs_differ_from_their_base_only_where_they_must(pretrained, base, differ):
+    """A setting changed in the base config (e.g. the default's class weights) must reach its copy."""
+    from thinc.api import Config
+
+    def flat(cfg, prefix=""):
+        out = {}
+        for key, value in cfg.items():
+            name = f"{prefix}{key}"
+            if any(name == d or name.startswith(d + ".") for d in differ):
+                continue
+            out.update(flat(value, name + ".") if isinstance(value, dict) else {name: value})
+        return out
+
+    a = flat(Config().from_disk(ROOT / pretrained, interpolate=False))
+    b = flat(Config().from_disk(ROOT / base, interpolate=False))
+    assert a == b
