@@ -3,7 +3,7 @@ without their test splits, one thread.
 
     python scripts/select_textcat.py CONFIG OUT.json [--tasks emotion offensive emoji stance]
         [--cv emotion stance] [--folds 5] [--dev-fraction 0.1] [--seed 0]
-        [--corpus corpus/tweeteval] [--set training.max_epochs=10 ...]
+        [--corpus corpus/tweeteval] [--set training.max_epochs=10 ...] [--models best last]
 
 Each training is what a user runs: ``spacy train`` on a training set with a dev set for
 ``model-best``, then ``model-best`` predicts held-out docs it never saw:
@@ -16,7 +16,9 @@ A task with sub-targets (stance) trains one model per target and pools their pre
 The official metric of each task is computed on the pooled held-out predictions
 (``spacy_rnn.data.official_score``); reported with the predicted and true class counts
 and the mean over the tasks (the number the defaults are chosen on). ``--set`` takes
-config overrides (``section.key=value``, values parsed as JSON where they can be).
+config overrides (``section.key=value``, values parsed as JSON where they can be);
+``--models best last`` scores ``model-last`` (the fixed budget) beside ``model-best`` (the
+dev peak) from the same trainings.
 """
 
 import os
@@ -73,20 +75,28 @@ def split_dev(docs: List[Doc], fraction: float, rng: random.Random) -> Tuple[Lis
     return train_docs, dev_docs
 
 
-def train_and_predict(config: Path, overrides: dict, train_docs, dev_docs, held_out, workdir: Path) -> List[str]:
+def train_and_predict(
+    config: Path, overrides: dict, train_docs, dev_docs, held_out, workdir: Path, models: List[str]
+) -> Dict[str, List[str]]:
+    """Train once; each of ``models`` ("best": ``model-best``, "last": ``model-last``)
+    predicts the held-out docs."""
     workdir.mkdir(parents=True, exist_ok=True)
     DocBin(docs=train_docs).to_disk(workdir / "train.spacy")
     DocBin(docs=dev_docs).to_disk(workdir / "dev.spacy")
     paths = {"paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy")}
     train(config, workdir / "out", overrides={**overrides, **paths})
-    nlp = spacy.load(workdir / "out" / "model-best")
-    return [gold(doc) for doc in nlp.pipe((doc.text for doc in held_out), batch_size=1000)]
+    preds = {}
+    for model in models:
+        nlp = spacy.load(workdir / "out" / f"model-{model}")
+        preds[model] = [gold(doc) for doc in nlp.pipe((doc.text for doc in held_out), batch_size=1000)]
+    return preds
 
 
 def score_task(task: str, parts: Dict[str, Path], args, overrides: dict, tmp: Path) -> dict:
     """``parts``: target name -> its corpus folder (one entry for a task without targets)."""
     vocab = spacy.blank("en").vocab
-    golds, preds, labels = [], [], None
+    golds, labels = [], None
+    preds: Dict[str, List[str]] = {model: [] for model in args.models}
     start = time.perf_counter()
     for target, folder in parts.items():
         rng = random.Random(args.seed)
@@ -101,16 +111,23 @@ def score_task(task: str, parts: Dict[str, Path], args, overrides: dict, tmp: Pa
         for k, (pool, held_out) in enumerate(runs):
             train_docs, dev_docs = split_dev(pool, args.dev_fraction, rng)
             workdir = tmp / task / target / f"run{k}"
-            preds.extend(train_and_predict(args.config, overrides, train_docs, dev_docs, held_out, workdir))
+            run_preds = train_and_predict(args.config, overrides, train_docs, dev_docs, held_out, workdir, args.models)
+            for model in args.models:
+                preds[model].extend(run_preds[model])
             golds.extend(gold(doc) for doc in held_out)
             print(f"{task} {target} run {k}: {len(golds)} predicted", flush=True)
-    return {
-        "score": round(100 * official_score(task, golds, preds, labels), 2),
+    first = args.models[0]
+    result = {
+        "score": round(100 * official_score(task, golds, preds[first], labels), 2),
         "n": len(golds),
         "gold_counts": dict(sorted(Counter(golds).items())),
-        "pred_counts": dict(sorted(Counter(preds).items())),
+        "pred_counts": dict(sorted(Counter(preds[first]).items())),
         "seconds": round(time.perf_counter() - start, 1),
     }
+    for model in args.models[1:]:
+        result[f"score_{model}"] = round(100 * official_score(task, golds, preds[model], labels), 2)
+        result[f"pred_counts_{model}"] = dict(sorted(Counter(preds[model]).items()))
+    return result
 
 
 def main() -> None:
@@ -124,6 +141,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", type=Path, default=Path("corpus/tweeteval"))
     parser.add_argument("--set", nargs="*", default=[], dest="overrides")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=["best", "last"],
+        default=["best"],
+        help="checkpoints scored from each training; the first gives 'score' and 'mean'",
+    )
     args = parser.parse_args()
     overrides = parse_overrides(args.overrides)
     result = {
@@ -141,6 +165,9 @@ def main() -> None:
             )
             print(task, json.dumps(result["tasks"][task]), flush=True)
     result["mean"] = round(sum(t["score"] for t in result["tasks"].values()) / len(result["tasks"]), 2)
+    for model in args.models[1:]:
+        scores = [t[f"score_{model}"] for t in result["tasks"].values()]
+        result[f"mean_{model}"] = round(sum(scores) / len(scores), 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({task: t["score"] for task, t in result["tasks"].items()} | {"mean": result["mean"]}))

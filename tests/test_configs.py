@@ -107,10 +107,23 @@ def test_textcat_ablations_build_what_they_claim(config, linear, embed):
             },
         ),
         ("configs/pretrain_textcat.cfg", "configs/pretrain.cfg", {"components.rnn_lm.model"}),
+        # the ablations are the default less the one part they ablate
+        (
+            "configs/ablations/textcat_no_linear.cfg",
+            "configs/textcat.cfg",
+            {"components.rnn_textcat.model.linear_model", "components.rnn_textcat.model.branch_dropout"},
+        ),
+        (
+            "configs/ablations/textcat_hash_embed.cfg",
+            "configs/textcat.cfg",
+            {"components.rnn_textcat.model.tok2vec.embed"},
+        ),
+        ("configs/ablations/textcat_ngram_bow.cfg", "configs/textcat.cfg", {"components.rnn_textcat.model"}),
     ],
 )
-def test_transfer_configs_differ_from_their_base_only_where_they_must(pretrained, base, differ):
-    """A setting changed in the base config (e.g. the default's class weights) must reach its copy."""
+def test_derived_configs_differ_from_their_base_only_where_they_must(pretrained, base, differ):
+    """A setting changed in the base config (e.g. the default's class weights) must reach its
+    copies: the transfer configs and the ablations."""
     from thinc.api import Config
 
     def flat(cfg, prefix=""):

@@ -109,6 +109,9 @@ def test_selection_script_predicts_each_held_out_doc_once(task, tmp_path):
         "training.max_steps=4",
         "training.eval_frequency=2",
         "components.rnn_textcat.model.length=1024",
+        "--models",
+        "best",
+        "last",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -116,6 +119,9 @@ def test_selection_script_predicts_each_held_out_doc_once(task, tmp_path):
     assert record["tasks"]["emotion"]["n"] == 9  # the val split
     assert record["tasks"]["stance"]["n"] == 18  # each target's 9 train docs, once each
     assert sum(record["tasks"]["stance"]["pred_counts"].values()) == 18
+    # model-last scored from the same trainings
+    assert sum(record["tasks"]["stance"]["pred_counts_last"].values()) == 18
+    assert 0 <= record["mean_last"] <= 100
     assert 0 <= record["mean"] <= 100
     assert record["overrides"]["components.rnn_textcat.model.length"] == 1024
 
