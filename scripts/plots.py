@@ -1,6 +1,6 @@
 """Pictures of the trained pipelines, as PNGs (matplotlib):
 
-    python scripts/plots.py OUT_DIR [--training training] [--benchmark JSON]
+    python scripts/plots.py OUT_DIR [--training training] [--benchmark JSON] [--label-curve JSON ...]
         [--confusion NAME=MODEL:DATA.spacy[,MODEL:DATA.spacy ...] ...]
 
 - a learning curve for every training log found under ``--training`` (``**/log.jsonl``,
@@ -9,6 +9,9 @@
   ``OUT_DIR/curve_<run>.png``;
 - with ``--benchmark metrics/benchmark_textcat.json``: for each task, the true label counts
   on test beside each system's predicted counts; ``OUT_DIR/distributions_textcat.png``;
+- with ``--label-curve OUT.json`` (scripts/label_curve.py): the test score against the
+  number of training labels (log scale), one line per system;
+  ``OUT_DIR/label_curve_<task>.png``;
 - a confusion matrix for each ``--confusion`` pipeline on its data: UPOS (``token.pos_``)
   for a tagger, ``doc.cats`` for a text classifier (rows: true label, columns:
   predicted, each row normalised), with accuracy; ``OUT_DIR/confusion_<NAME>.png``.
@@ -139,12 +142,33 @@ def distributions(benchmark: Path, out: Path) -> None:
     plt.close(fig)
 
 
+def label_curve(curve: Path, out: Path) -> None:
+    record = json.loads(curve.read_text())
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for system in dict.fromkeys(row["system"] for row in record["rows"]):
+        rows = sorted((r for r in record["rows"] if r["system"] == system), key=lambda r: r["n"])
+        ax.plot([r["n"] for r in rows], [r["score"] for r in rows], marker="o", label=system)
+        for r in rows:
+            ax.annotate(
+                f"{r['score']:.1f}", (r["n"], r["score"]), textcoords="offset points", xytext=(4, -10), fontsize=7
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel(f"training labels (of {record['n_train']:,})")
+    ax.set_ylabel("official score on test")
+    ax.set_title(f"{record['task']}: fewer labels", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--training", type=Path, default=Path("training"))
     parser.add_argument("--confusion", nargs="*", default=[], help="NAME=MODEL:DATA.spacy")
     parser.add_argument("--benchmark", type=Path, default=None, help="metrics/benchmark_textcat.json")
+    parser.add_argument("--label-curve", nargs="*", type=Path, default=[], help="scripts/label_curve.py's JSON")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for log in sorted(args.training.rglob("log.jsonl")):
@@ -162,6 +186,13 @@ def main() -> None:
             print(f"wrote {path}")
         else:
             print(f"skipped the distributions: {args.benchmark} not found")
+    for curve in args.label_curve:
+        if not curve.exists():
+            print(f"skipped the label curve: {curve} not found")
+            continue
+        path = args.out / f"label_curve_{json.loads(curve.read_text())['task']}.png"
+        label_curve(curve, path)
+        print(f"wrote {path}")
     for spec in args.confusion:
         name, _, rest = spec.partition("=")
         pairs = [pair.partition(":")[::2] for pair in rest.split(",")]

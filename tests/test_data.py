@@ -158,6 +158,35 @@ def test_benchmark_script_scores_every_system_on_every_task(task, tmp_path):
     assert record["tasks"]["emotion"]["b"]["budget_of"] == "a"
 
 
+def test_label_curve_trains_each_fraction_and_plots_it(task, tmp_path):
+    """scripts/label_curve.py: the first round(fraction * n) train docs per system, scored
+    on test by benchmark_textcat.py; plots.py --label-curve draws it."""
+    import json
+
+    corpus = _tiny_corpus(task, tmp_path)
+    bow = str(TESTS.parent / "configs" / "ablations" / "textcat_ngram_bow.cfg")
+    out = tmp_path / "curve.json"
+    cmd = [sys.executable, str(TESTS.parent / "scripts" / "label_curve.py"), str(out), "--fractions", "0.5", "1"]
+    cmd += ["--systems", f"a={bow}", f"b={bow}", "--options", "b=--training.seed 1", "--corpus", str(corpus)]
+    cmd += ["--training", str(tmp_path / "training")]
+    env = {**os.environ, "SPACY_RNN_BENCHMARK_OVERRIDES": "--training.max_steps 4 --training.eval_frequency 2"}
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    assert record["n_train"] == 9
+    assert [(r["n"], r["system"]) for r in record["rows"]] == [(4, "a"), (4, "b"), (9, "a"), (9, "b")]
+    config = (tmp_path / "training" / "0.5" / "b" / "emotion" / "model-best" / "config.cfg").read_text()
+    assert "limit = 4" in config and "seed = 1" in config  # the fraction and the system's own options
+    plots = subprocess.run(
+        [sys.executable, str(TESTS.parent / "scripts" / "plots.py"), str(tmp_path / "img"), "--label-curve", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert plots.returncode == 0, plots.stderr[-2000:]
+    assert (tmp_path / "img" / "label_curve_emotion.png").stat().st_size > 0
+
+
 def test_a_task_with_targets_is_converted_target_by_target(task, tmp_path):
     stance = tmp_path / "stance"
     for target in ("abortion", "climate"):
