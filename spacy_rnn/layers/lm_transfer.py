@@ -134,13 +134,25 @@ def copy_lm_weights(model: Model, lm_path: str) -> None:
             + ", ".join(f"{k} = {getattr(mine, k)!r}" for k in (*sizes, "direction"))
             + ": they must match (direction: the config's directions among the model's)."
         )
-    state = lm_module.state_dict()
+    state = {_plain_name(k): v for k, v in lm_module.state_dict().items()}
     rows = [pretrained.directions.index(d) for d in mine.directions]
     new_state = {"start": state["start"][rows]}
     for direction in mine.directions:
         prefix = f"stacks.{STACK_NAMES[direction]}."
         new_state.update({k: v for k, v in state.items() if k.startswith(prefix)})
-    module.load_state_dict(new_state, strict=True)
+    # the names in this module: weight-dropped weights live under torch's parametrizations
+    names = {_plain_name(k): k for k in module.state_dict()}
+    module.load_state_dict({names.get(k, k): v for k, v in new_state.items()}, strict=True)
+
+
+def _plain_name(key: str) -> str:
+    """A state-dict key without torch's parametrization wrapping (weight dropout):
+    ``a.parametrizations.weight_hh_l0.original`` -> ``a.weight_hh_l0``, so an LM trained
+    with weight dropout loads into a model without it (features) and back."""
+    head, sep, rest = key.partition("parametrizations.")
+    if not sep or not rest.endswith(".original"):
+        return key
+    return head + rest[: -len(".original")]
 
 
 def _encoder_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:

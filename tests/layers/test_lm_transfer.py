@@ -132,3 +132,29 @@ def test_features_are_a_trained_mix_of_frozen_language_model_layers(lm_path, tin
     assert not numpy.allclose(node.get_param("mix"), 0.0) or node.get_param("gamma")[0] != 1.0
     docs = [Doc(nlp.vocab, words=[t.text for t in d]) for d in tiny_docs[:2]]
     assert [Y.shape for Y in node.predict(docs)] == [(len(d), 32) for d in docs]
+
+
+@pytest.mark.parametrize("lm_drop,task_drop", [(0.3, 0.0), (0.0, 0.3)])
+def test_weights_transfer_whether_or_not_either_side_uses_weight_dropout(
+    tiny_docs, tiny_examples, tmp_path, lm_drop, task_drop
+):
+    """Weight dropout keeps the recurrent weights under torch's parametrizations (other
+    state-dict names): an LM pretrained with it feeds LMFeatures (which has none), and an
+    LM pretrained without it feeds an LMEncoder that fine-tunes with it."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_lm", config={"model": lm_v2_model(weight_dropout=lm_drop)})
+    examples = [
+        Example(Doc(nlp.vocab, words=[t.text for t in d]), Doc(nlp.vocab, words=[t.text for t in d])) for d in tiny_docs
+    ]
+    train(nlp, examples, steps=3)
+    nlp.to_disk(tmp_path / "lm")
+    tagger = tagger_with(encoder(tmp_path / "lm", weight_dropout=task_drop))
+    train(tagger, tiny_examples, steps=0)
+    ours = torch_module(next(n for n in tagger.get_pipe("rnn_tagger").model.walk() if n.name == "lm-encoder").shims[0])
+    theirs = torch_module(nlp.get_pipe("rnn_lm").model.shims[0])
+    a, b = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    for layer in range(2):
+        key = next(k for k in a if f"left_to_right.layers.{layer}." in k and "weight_hh" in k)
+        other = next(k for k in b if f"left_to_right.layers.{layer}." in k and "weight_hh" in k)
+        assert ("parametrizations" in key) == (task_drop > 0) and ("parametrizations" in other) == (lm_drop > 0)
+        assert torch.equal(a[key], b[other])
