@@ -107,6 +107,11 @@ def test_textcat_ablations_build_what_they_claim(config, linear, embed):
             },
         ),
         ("configs/pretrain_textcat.cfg", "configs/pretrain.cfg", {"components.rnn_lm.model"}),
+        (
+            "configs/textcat_features.cfg",
+            "configs/textcat.cfg",
+            {"paths.lm", "components.rnn_textcat.model.tok2vec.embed"},
+        ),
         # the ablations are the default less the one part they ablate
         (
             "configs/ablations/textcat_no_linear.cfg",

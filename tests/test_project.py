@@ -69,8 +69,9 @@ def test_the_main_job_runs_end_to_end_on_a_quick_setting(project_dir, tmp_path):
 def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand_alone(project_dir, tmp_path):
     """`spacy project run pretrained` (pretrain on a user's text file -> tagger and textcat
     fine-tuned from the language models; the textcat's LM trained further on the task's
-    train texts first), quick overrides, on the fixture corpora; the trained pipelines
-    load and predict after the language models are deleted."""
+    train texts first, then fine-tuned or read as frozen features), quick overrides, on
+    the fixture corpora; the trained pipelines load and predict after the language models
+    are deleted."""
     import spacy
 
     data = tmp_path / "data"
@@ -96,8 +97,9 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
         shutil.rmtree(training / lm)
     tagger = spacy.load(training / "tagger-pretrained" / "model-best")
     assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
-    textcat = spacy.load(training / "textcat-pretrained" / "emotion" / "model-best")
-    assert sum(textcat("I am so happy today").cats.values()) == pytest.approx(1.0, abs=1e-5)
+    for textcat_run in ("textcat-pretrained", "textcat-features"):  # fine-tuned, frozen features
+        textcat = spacy.load(training / textcat_run / "emotion" / "model-best")
+        assert sum(textcat("I am so happy today").cats.values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_project_commands_are_documented(project_dir):
