@@ -15,6 +15,7 @@ The official metric of each task (Barbieri et al. 2020, its ``evaluation_script.
 in :data:`TWEETEVAL_METRICS` and computed by :func:`official_score`.
 """
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -269,6 +270,9 @@ def read_texts(paths: Sequence[Union[str, Path]], field: str = "text", *, interl
         readers = running
 
 
+WORD_COUNTS = "word_counts.json"
+
+
 class _Shards:
     """``.spacy`` shards of ``size`` docs written into ``folder`` as docs come."""
 
@@ -313,8 +317,11 @@ def text_shards(
     shards of ``shard_size`` docs into ``output_dir`` (a folder ``spacy train`` reads as
     one corpus), until ``max_words`` training tokens (0: all). With ``dev_dir``, every
     ``dev_every``-th document, up to ``dev_docs`` of them, goes there instead (a held-out
-    set for ``model-best``). Old shards in the folders are replaced. Returns the counts of
-    docs, tokens and shards (``dev_docs`` and ``dev_tokens`` for the held-out set)."""
+    set for ``model-best``). Old shards in the folders are replaced. The training docs'
+    word counts go to ``output_dir/word_counts.json`` (``WORD_COUNTS``; most frequent
+    first), from which ``rnn_lm`` builds its vocabulary when the corpus is streamed
+    (``spacy_rnn.read_word_counts.v1``). Returns the counts of docs, tokens and shards
+    (``dev_docs`` and ``dev_tokens`` for the held-out set)."""
     from tqdm import tqdm
 
     if max_words < 0 or shard_size < 1 or dev_every < 1 or dev_docs < 0:
@@ -327,16 +334,20 @@ def text_shards(
     dev = _Shards(Path(dev_dir), shard_size) if dev_dir is not None else None
     bar = tqdm(total=max_words or None, unit="tok", disable=not progress, desc="tokenizing")
     texts = read_texts(paths, field=field, interleave=interleave)
+    words: Counter = Counter()
     for i, doc in enumerate(nlp.tokenizer.pipe(texts, batch_size=1000), 1):
         if dev is not None and i % dev_every == 0 and dev.counts["docs"] < dev_docs:
             dev.add(doc)
             continue
         train.add(doc)
+        words.update(t.text for t in doc if not t.is_space)
         bar.update(len(doc))
         if max_words and train.counts["tokens"] >= max_words:
             break
     train.flush()
     bar.close()
+    ranked = dict(sorted(words.items(), key=lambda item: (-item[1], item[0])))
+    (Path(output_dir) / WORD_COUNTS).write_text(json.dumps(ranked, ensure_ascii=False), encoding="utf8")
     counts = dict(train.counts)
     if dev is not None:
         if not dev.counts["docs"]:

@@ -2,6 +2,7 @@
 clipping by the global norm, discriminative learning rates, gradual unfreezing and a
 training corpus whose epochs have a minimum size."""
 
+import json
 import math
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -163,3 +164,29 @@ def repeated_corpus(
         raise ValueError("spacy_rnn.Corpus.v1: path is null; set it, e.g. --paths.train corpus/train.spacy.")
     corpus = Corpus(path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter)
     return RepeatedCorpus(corpus, min_examples) if min_examples else corpus
+
+
+@spacy_registry.readers("spacy_rnn.read_word_counts.v1")
+def read_word_counts(path: Optional[Path]) -> Optional[Dict[str, int]]:
+    """The word counts ``convert-text`` writes beside its shards (``word_counts.json``:
+    ``{word: count}``), for ``[initialize.components.rnn_lm] words``: the language model's
+    vocabulary from the whole corpus rather than the docs it is initialized with (spaCy
+    initializes a streamed corpus, ``max_epochs = -1``, from its first 100 docs only).
+    null: no counts (the vocabulary comes from the initialization docs)."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"spacy_rnn.read_word_counts.v1: {path} not found; convert-text writes word_counts.json "
+            "into its --output folder."
+        )
+    try:
+        counts = json.loads(path.read_text(encoding="utf8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"spacy_rnn.read_word_counts.v1: {path} is not a JSON file of word counts ({err}).") from None
+    if not isinstance(counts, dict) or not all(
+        isinstance(w, str) and isinstance(c, int) and not isinstance(c, bool) and c > 0 for w, c in counts.items()
+    ):
+        raise ValueError(f"spacy_rnn.read_word_counts.v1: {path} must map words to positive integer counts.")
+    return counts

@@ -1,5 +1,6 @@
 """The TweetEval converter: layout -> .spacy with cats, and its errors."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -283,6 +284,9 @@ def test_text_shards_hold_out_every_nth_doc_within_the_word_budget(tmp_path):
     assert dev == [lines[9], lines[19], lines[29]]
     assert train == [t for t in lines if t not in dev] and not set(train) & set(dev)
     assert counts == {"docs": 97, "tokens": 485, "shards": 14, "dev_docs": 3, "dev_tokens": 15}
+    words = json.loads((tmp_path / "train" / "word_counts.json").read_text())
+    assert list(words)[:4] == ["doc", "five", "has", "words"]  # most frequent first (ties: a-z)
+    assert words["doc"] == 97 and "10" not in words and words["11"] == 1  # the held-out docs not counted
     counts = text_shards([tmp_path / "in.txt"], tmp_path / "train", max_words=12, progress=False)
     assert _docs(tmp_path / "train") == lines[:3] and counts["tokens"] == 15  # old shards replaced
     with pytest.raises(ValueError, match="dev_every"):

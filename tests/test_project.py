@@ -82,6 +82,7 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
         shutil.copytree(TESTS / "data" / "tweeteval_tiny", data / "tweeteval" / task)
     texts = (TESTS / "data" / "tweeteval_tiny" / "train_text.txt").read_text().splitlines()
     lines = [f"{texts[i % len(texts)]} number {i % 7}" for i in range(300)]  # a user's unlabelled text
+    lines[200:210] = [f"{line} zebrafish" for line in lines[200:210]]  # a word only after the first 100 docs
     (tmp_path / "mine.txt").write_text("\n".join(lines))
     cmd = [sys.executable, "-m", "spacy", "project", "run", "pretrained", str(project_dir)]
     cmd += ["--vars.data_dir", str(data), "--vars.train_set", QUICK, "--vars.pretrain_budget", "600"]
@@ -93,6 +94,8 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
     for lm in ("pretrain", "pretrain-textcat"):
         assert json.loads((training / lm / "log.jsonl").read_text().splitlines()[-1])["step"] == 6
     assert (training / "lm-finetune" / "emotion" / "model-best" / "rnn_lm").is_dir()  # 3 epochs of one batch
+    for lm in ("pretrain", "pretrain-textcat"):  # the vocabulary of the whole streamed corpus
+        assert "zebrafish" in spacy.load(training / lm / "model-best").get_pipe("rnn_lm").words
     for lm in ("pretrain", "pretrain-textcat", "lm-finetune"):
         shutil.rmtree(training / lm)
     tagger = spacy.load(training / "tagger-pretrained" / "model-best")

@@ -9,7 +9,7 @@ over windows of ``bptt`` tokens) and generates text (:meth:`RNNLMComponent.gener
 
 import math
 from collections import Counter
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -346,15 +346,29 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         get_examples: Callable[[], Iterable[Example]],
         *,
         nlp: Optional[Language] = None,
-        words: Optional[Sequence[str]] = None,
+        words: Optional[Union[Sequence[str], Mapping[str, int]]] = None,
     ) -> None:
-        """Build the output vocabulary from the training docs (or take ``words``) and
-        initialize the model for it."""
+        """Build the output vocabulary and initialize the model for it. ``words``: null
+        (count the training docs), a list (the vocabulary itself, in order) or a mapping of
+        word counts (``spacy_rnn.read_word_counts.v1``: a whole corpus's counts, needed
+        when spaCy streams the corpus and initializes from its first 100 docs only); counts
+        go through ``min_freq``, ``max_size`` and ``lowercase`` as the docs' would."""
         validate_get_examples(get_examples, "RNNLMComponent.initialize")
-        if words is None:
+        if words is None and nlp is not None and nlp.config.get("training", {}).get("max_epochs") == -1:
+            raise ValueError(
+                f"rnn_lm '{self.name}': the training corpus is streamed ([training] max_epochs = -1), so spaCy "
+                "initializes from its first 100 docs only and the vocabulary would be built from them. Give the "
+                "vocabulary instead: [initialize.components." + self.name + '] words = {"@readers": '
+                '"spacy_rnn.read_word_counts.v1", "path": ".../word_counts.json"} (convert-text writes it).'
+            )
+        if words is None or isinstance(words, Mapping):
             counts: Counter = Counter()
-            for eg in get_examples():
-                counts.update(self._key(t) for t in eg.reference if not t.is_space)
+            if words is None:
+                for eg in get_examples():
+                    counts.update(self._key(t) for t in eg.reference if not t.is_space)
+            else:
+                for word, count in words.items():
+                    counts[word.lower() if self.cfg["lowercase"] else word] += count
             ranked = sorted(
                 (w for w, c in counts.items() if c >= self.cfg["min_freq"] and w not in (UNK_TEXT, EOS_TEXT)),
                 key=lambda w: (-counts[w], w),

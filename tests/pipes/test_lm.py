@@ -2,6 +2,7 @@
 BPTT), serialization and bad input."""
 
 import math
+from pathlib import Path
 
 import numpy
 import pytest
@@ -42,6 +43,64 @@ def test_min_freq_max_size_lowercase():
     nlp = lm_nlp(max_size=4)
     nlp.initialize(lambda: lm_examples(nlp))
     assert nlp.get_pipe("rnn_lm").words == ("<unk>", "<eos>", ".", "a")
+
+
+def test_the_vocabulary_can_come_from_word_counts(tmp_path):
+    """[initialize.components.rnn_lm] words: a corpus's counts (convert-text's
+    word_counts.json through spacy_rnn.read_word_counts.v1) go through min_freq, max_size
+    and lowercase as the docs' would; the docs are not counted then."""
+    import json
+
+    from spacy_rnn.training import read_word_counts
+
+    path = tmp_path / "word_counts.json"
+    path.write_text(json.dumps({"the": 5, "The": 2, "cat": 3, "dog": 1, "<unk>": 9}))
+    nlp = lm_nlp(min_freq=2, lowercase=True)
+    nlp.get_pipe("rnn_lm").initialize(lambda: lm_examples(nlp, ["a zebra ."]), nlp=nlp, words=read_word_counts(path))
+    assert nlp.get_pipe("rnn_lm").words == ("<unk>", "<eos>", "the", "cat")
+    assert read_word_counts(None) is None
+    for content, message in [(None, "not found"), ("{oops", "not a JSON file"), ('{"a": 0}', "positive integer")]:
+        bad = tmp_path / "bad.json"
+        bad.unlink(missing_ok=True)
+        if content is not None:
+            bad.write_text(content)
+        with pytest.raises(ValueError, match=message):
+            read_word_counts(bad)
+
+
+def test_a_streamed_corpus_without_word_counts_is_an_error(tmp_path):
+    """spaCy initializes a streamed corpus (max_epochs = -1) from its first 100 docs: a
+    vocabulary built from them would be silently tiny."""
+    from spacy.tokens import DocBin
+    from spacy.util import load_config
+
+    nlp = spacy.blank("en")
+    DocBin(docs=[nlp.make_doc(t) for t in LM_TEXTS]).to_disk(tmp_path / "train.spacy")
+    from spacy.training.initialize import init_nlp
+
+    config = load_config(
+        Path(__file__).parents[2] / "configs" / "pretrain.cfg",
+        overrides={
+            "paths.train": str(tmp_path / "train.spacy"),
+            "paths.dev": str(tmp_path / "train.spacy"),
+            "training.max_epochs": -1,
+        },
+    )
+    with pytest.raises(ValueError, match="streamed"):
+        init_nlp(config)
+    counts = tmp_path / "word_counts.json"
+    counts.write_text('{"a": 4, "the": 3, "cat": 1}')
+    config = load_config(
+        Path(__file__).parents[2] / "configs" / "pretrain.cfg",
+        overrides={
+            "paths.train": str(tmp_path / "train.spacy"),
+            "paths.dev": str(tmp_path / "train.spacy"),
+            "paths.words": str(counts),
+            "training.max_epochs": -1,
+        },
+    )
+    nlp = init_nlp(config)
+    assert nlp.get_pipe("rnn_lm").words == ("<unk>", "<eos>", "a", "the")  # min_freq = 3
 
 
 def module_of(nlp):
