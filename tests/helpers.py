@@ -262,6 +262,47 @@ CASES: Dict[str, List[Case]] = {
             _cats,
         ),
     ],
+    # configs/textcat_features.cfg in small: the frozen LM's states beside the task's own embedding
+    "rnn_textcat over spacy_rnn.LMFeatures.v1": [
+        Case(
+            "rnn_textcat+LMFeatures",
+            lambda nlp: nlp.add_pipe(
+                "rnn_textcat",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTextCat.v1",
+                        "hidden_width": 8,
+                        "tok2vec": {
+                            "@architectures": "spacy_rnn.RNNEncoder.v1",
+                            "hidden_size": 8,
+                            "embed": {
+                                "@architectures": "spacy_rnn.ConcatEmbed.v1",
+                                "*": {
+                                    "words": {"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300},
+                                    "lm": {
+                                        "@architectures": "spacy_rnn.LMFeatures.v1",
+                                        "hidden_size": 8,
+                                        "embed": {
+                                            "@architectures": "spacy_rnn.SubwordEmbed.v1",
+                                            "width": 16,
+                                            "rows": 300,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "linear_model": {
+                            "@architectures": "spacy_rnn.NgramBOW.v1",
+                            "length": 512,
+                            "no_output_layer": True,
+                        },
+                    }
+                },
+            ),
+            lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False),
+            _cats,
+        ),
+    ],
     # not a factory of ours: our encoder under spaCy's own tagger
     "spacy tagger over spacy_rnn.RNNEncoder.v1": [
         Case(
