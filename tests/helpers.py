@@ -2,6 +2,7 @@
 training examples, and trained tiny pipelines. Tests import from here, never from each
 other."""
 
+import copy
 import json
 import os
 from dataclasses import dataclass, field
@@ -109,6 +110,21 @@ def _cats(doc: Doc) -> numpy.ndarray:
 def _lm(doc: Doc) -> numpy.ndarray:
     values = [t._.surprisal for t in doc] + [doc._.logprob if doc._.logprob is not None else 0.0]
     return numpy.asarray(values, dtype="float64")
+
+
+SMALL_SUBWORD = {"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300}
+
+
+def _wide_textcat(tok2vec: dict) -> Callable[[Language], None]:
+    """Adds rnn_textcat (hidden width 8) over ``tok2vec`` with the n-gram branch, as the
+    shipped textcat configs have it."""
+    model = {
+        "@architectures": "spacy_rnn.RNNTextCat.v1",
+        "hidden_width": 8,
+        "tok2vec": tok2vec,
+        "linear_model": {"@architectures": "spacy_rnn.NgramBOW.v1", "length": 512, "no_output_layer": True},
+    }
+    return lambda nlp: nlp.add_pipe("rnn_textcat", config={"model": copy.deepcopy(model)})
 
 
 LABELS = ["anger", "joy", "sadness"]
@@ -239,25 +255,7 @@ CASES: Dict[str, List[Case]] = {
     "rnn_textcat over spacy_rnn.LMEncoder.v1": [
         Case(
             "rnn_textcat+LMEncoder",
-            lambda nlp: nlp.add_pipe(
-                "rnn_textcat",
-                config={
-                    "model": {
-                        "@architectures": "spacy_rnn.RNNTextCat.v1",
-                        "hidden_width": 8,
-                        "tok2vec": {
-                            "@architectures": "spacy_rnn.LMEncoder.v1",
-                            "hidden_size": 8,
-                            "embed": {"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300},
-                        },
-                        "linear_model": {
-                            "@architectures": "spacy_rnn.NgramBOW.v1",
-                            "length": 512,
-                            "no_output_layer": True,
-                        },
-                    }
-                },
-            ),
+            _wide_textcat({"@architectures": "spacy_rnn.LMEncoder.v1", "hidden_size": 8, "embed": SMALL_SUBWORD}),
             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False),
             _cats,
         ),
@@ -266,38 +264,22 @@ CASES: Dict[str, List[Case]] = {
     "rnn_textcat over spacy_rnn.LMFeatures.v1": [
         Case(
             "rnn_textcat+LMFeatures",
-            lambda nlp: nlp.add_pipe(
-                "rnn_textcat",
-                config={
-                    "model": {
-                        "@architectures": "spacy_rnn.RNNTextCat.v1",
-                        "hidden_width": 8,
-                        "tok2vec": {
-                            "@architectures": "spacy_rnn.RNNEncoder.v1",
-                            "hidden_size": 8,
-                            "embed": {
-                                "@architectures": "spacy_rnn.ConcatEmbed.v1",
-                                "*": {
-                                    "words": {"@architectures": "spacy_rnn.SubwordEmbed.v1", "width": 16, "rows": 300},
-                                    "lm": {
-                                        "@architectures": "spacy_rnn.LMFeatures.v1",
-                                        "hidden_size": 8,
-                                        "embed": {
-                                            "@architectures": "spacy_rnn.SubwordEmbed.v1",
-                                            "width": 16,
-                                            "rows": 300,
-                                        },
-                                    },
-                                },
+            _wide_textcat(
+                {
+                    "@architectures": "spacy_rnn.RNNEncoder.v1",
+                    "hidden_size": 8,
+                    "embed": {
+                        "@architectures": "spacy_rnn.ConcatEmbed.v1",
+                        "*": {
+                            "words": SMALL_SUBWORD,
+                            "lm": {
+                                "@architectures": "spacy_rnn.LMFeatures.v1",
+                                "hidden_size": 8,
+                                "embed": SMALL_SUBWORD,
                             },
                         },
-                        "linear_model": {
-                            "@architectures": "spacy_rnn.NgramBOW.v1",
-                            "length": 512,
-                            "no_output_layer": True,
-                        },
-                    }
-                },
+                    },
+                }
             ),
             lambda vocab, n, seed: cats_example(vocab, n, seed, LABELS, False),
             _cats,
