@@ -4,7 +4,9 @@
 
 For each pipeline:
 - accuracy on TEST with gold tokenization (UPOS ``pos_acc``, XPOS ``tag_acc``, whichever
-  the pipeline predicts);
+  the pipeline predicts), and the same on the TEST tokens whose word form never occurs in
+  TRAIN (``pos_acc_oov``, ``tag_acc_oov``: where unlabelled text has to give unseen words
+  their meaning);
 - inference words/s: ``nlp.pipe`` over the TEST sentences in batches of 1,000 docs
   (best of 2 passes);
 - training words/s: a separate process loads the pipeline and TRAIN, then runs
@@ -40,6 +42,23 @@ def load_examples(nlp, path: Path):
     return [
         Example(Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]), d) for d in refs
     ]
+
+
+def train_forms(nlp, path: Path) -> set[str]:
+    """The word forms (``Token.text``, case-sensitive) of a .spacy corpus."""
+    return {t.text for doc in DocBin().from_disk(path).get_docs(nlp.vocab) for t in doc}
+
+
+def oov_accuracy(predicted: list[Doc], examples: list[Example], known: set[str], attr: str) -> tuple[float, int]:
+    """Accuracy of ``attr`` ("pos" or "tag") over the reference tokens whose text is not in
+    ``known``, with the predicted docs on the same (gold) tokens; and how many there are."""
+    pairs = [
+        (getattr(p, attr + "_"), getattr(r, attr + "_"))
+        for doc, eg in zip(predicted, examples, strict=True)
+        for p, r in zip(doc, eg.reference, strict=True)
+        if r.text not in known
+    ]
+    return sum(p == r for p, r in pairs) / max(len(pairs), 1), len(pairs)
 
 
 def inference_speed(nlp, examples, batch_size: int = 1000) -> float:
@@ -79,9 +98,14 @@ def benchmark(name: str, model: str, test: Path, train: Path, n_words: int) -> d
     examples = load_examples(nlp, test)
     scores = nlp.evaluate(examples)
     row = {"model": name, "path": model, "pipeline": nlp.pipe_names}
-    for key in ("pos_acc", "tag_acc"):
-        if scores.get(key) is not None:
-            row[key] = round(100 * scores[key], 2)
+    predicted = list(nlp.pipe(eg.predicted.copy() for eg in examples))
+    known = train_forms(nlp, train)
+    for attr in ("pos", "tag"):
+        if scores.get(f"{attr}_acc") is not None:
+            row[f"{attr}_acc"] = round(100 * scores[f"{attr}_acc"], 2)
+            acc, n_oov = oov_accuracy(predicted, examples, known, attr)
+            row[f"{attr}_acc_oov"] = round(100 * acc, 2)
+            row["oov_tokens"] = n_oov
     row["infer_words_per_s"] = round(inference_speed(nlp, examples))
     probe = subprocess.run(
         [sys.executable, __file__, "--probe", model, str(train), str(n_words)],
@@ -114,7 +138,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(rows, indent=2))
-    cols = ["model", "pos_acc", "tag_acc", "infer_words_per_s", "train_words_per_s", "model_mb"]
+    cols = ["model", "pos_acc", "pos_acc_oov", "tag_acc", "tag_acc_oov", "infer_words_per_s", "train_words_per_s", "model_mb"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:
