@@ -25,10 +25,9 @@ from functools import partial
 from typing import List, Optional, Sequence, Tuple
 
 import torch
-from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .lm import EOS, WeightDrop, locked_dropout
+from .lm import EOS, HoldsWeightDrop, locked_dropout
 from .rnn import CELLS, RNNOptions, check_positive_int
 from .windows import State, read_in_windows
 
@@ -83,7 +82,7 @@ class BiLMOptions:
         return self.proj_size or self.hidden_size
 
 
-class RNNStack(torch.nn.Module):
+class RNNStack(HoldsWeightDrop):
     """Stacked unidirectional RNN layers with locked dropout between them and weight-drop
     on their hidden-to-hidden matrices. ``layers`` is a ``ModuleList`` of torch RNNs."""
 
@@ -96,7 +95,7 @@ class RNNStack(torch.nn.Module):
             kwargs = dict(extra, proj_size=options.proj_size) if options.proj_size else dict(extra)
             layer = cls(width, options.hidden_size, batch_first=True, **kwargs)
             if options.weight_dropout:
-                parametrize.register_parametrization(layer, "weight_hh_l0", WeightDrop(options.weight_dropout))
+                self.add_weight_drop(layer, options.weight_dropout)
             self.layers.append(layer)
             width = options.output_size
         self.hidden_dropout = options.hidden_dropout

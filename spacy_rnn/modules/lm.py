@@ -26,6 +26,7 @@ embeddings, between layers and on the output, and weight-drop (DropConnect) on t
 hidden-to-hidden matrices.
 """
 
+import copy
 from dataclasses import dataclass
 from functools import partial
 from typing import List, Optional, Sequence, Tuple
@@ -49,6 +50,37 @@ class WeightDrop(torch.nn.Module):
 
     def forward(self, W: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.dropout(W, self.p, self.training)
+
+
+class HoldsWeightDrop(torch.nn.Module):
+    """A module whose torch RNN layers carry ``WeightDrop``, and which ``copy.deepcopy``
+    can still copy (spaCy's ``Language.resume_training``, thinc's ``Model.copy``).
+
+    A torch RNN keeps the weights of its last forward pass; in training mode those are
+    the dropped matrices, tensors with an autograd history, which deepcopy refuses. In
+    eval mode ``WeightDrop`` passes the parameters through, and an RNN re-reads its
+    weights when moved (``.to``, here to the device it is on), so they are then the
+    parameters themselves; the copy and the original return to the mode they had.
+    """
+
+    def __deepcopy__(self, memo: dict) -> "HoldsWeightDrop":
+        training = self.training
+        self.eval()
+        for layer in self.modules():
+            if isinstance(layer, torch.nn.RNNBase):
+                layer.to(next(layer.parameters()).device)
+        try:
+            clone = self.__class__.__new__(self.__class__)
+            memo[id(self)] = clone
+            clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        finally:
+            self.train(training)
+        return clone.train(training)
+
+    @staticmethod
+    def add_weight_drop(layer: torch.nn.RNNBase, p: float) -> None:
+        """DropConnect (``WeightDrop(p)``) on ``layer``'s hidden-to-hidden matrix."""
+        parametrize.register_parametrization(layer, "weight_hh_l0", WeightDrop(p))
 
 
 @dataclass(frozen=True)
@@ -100,7 +132,7 @@ def locked_dropout(data: torch.Tensor, rows: torch.Tensor, n_seqs: int, p: float
     return data * mask[rows]
 
 
-class RNNLM(torch.nn.Module):
+class RNNLM(HoldsWeightDrop):
     """Embedding -> stacked unidirectional RNN layers -> output layer over the vocabulary.
 
     With ``tie_weights`` the output layer reuses the embedding matrix, so the last
@@ -120,7 +152,7 @@ class RNNLM(torch.nn.Module):
             kwargs = dict(extra, proj_size=proj_size) if proj_size else dict(extra)
             layer = cls(width, hidden_size, batch_first=True, **kwargs)
             if options.weight_dropout:
-                parametrize.register_parametrization(layer, "weight_hh_l0", WeightDrop(options.weight_dropout))
+                self.add_weight_drop(layer, options.weight_dropout)
             self.layers.append(layer)
             width = proj_size or hidden_size
         self.decoder = torch.nn.Linear(width, n_vocab)

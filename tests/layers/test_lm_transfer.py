@@ -158,3 +158,18 @@ def test_weights_transfer_whether_or_not_either_side_uses_weight_dropout(
         other = next(k for k in b if f"left_to_right.layers.{layer}." in k and "weight_hh" in k)
         assert ("parametrizations" in key) == (task_drop > 0) and ("parametrizations" in other) == (lm_drop > 0)
         assert torch.equal(a[key], b[other])
+
+
+def test_a_saved_weight_dropped_encoder_resumes_training_and_copies(lm_path, tiny_examples, tiny_docs, tmp_path):
+    """spaCy's resume_training deep-copies the model (rehearsal), before and after a
+    training step, on a loaded pipeline whose encoder has weight drop (the shipped
+    configs/tagger_pretrained.cfg has 0.2); the copy tags as the original does."""
+    nlp = train(tagger_with(encoder(lm_path, weight_dropout=0.5)), tiny_examples, steps=3)
+    nlp.to_disk(tmp_path / "tagger")
+    loaded = spacy.load(tmp_path / "tagger")
+    optimizer = loaded.resume_training()
+    loaded.update(tiny_examples, sgd=optimizer)
+    clone = copy.deepcopy(loaded)
+    texts = [d.text for d in tiny_docs[:5]]
+    assert [[t.pos_ for t in d] for d in clone.pipe(texts)] == [[t.pos_ for t in d] for d in loaded.pipe(texts)]
+    loaded.resume_training()

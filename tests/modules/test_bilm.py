@@ -1,5 +1,7 @@
 """spacy_rnn.modules.bilm: the forward/backward/bidirectional LM over input vectors."""
 
+import copy
+
 import pytest
 import torch
 
@@ -111,3 +113,19 @@ def test_frozen_layers_get_no_gradient():
 def test_bad_options_name_the_setting(options, message):
     with pytest.raises(ValueError, match=message):
         BiLMOptions(**{"hidden_size": 4, **options})
+
+
+def test_deepcopy_after_a_weight_dropped_training_step():
+    """copy.deepcopy (spaCy's resume_training, thinc's Model.copy) works after a training
+    step with weight drop, whose RNNs then hold dropped, non-leaf weights; the copy keeps
+    the mode, predicts as the original does and owns its parameters."""
+    X, ids = data()
+    lm = make(weight_dropout=0.5).train()
+    lm(X, X_LENGTHS, ids, bptt=2)[0][0].sum().backward()
+    clone = copy.deepcopy(lm)
+    assert clone.training and lm.training
+    with torch.no_grad():
+        for ours, theirs in zip(clone.eval()(X, X_LENGTHS, ids, bptt=2)[0], lm.eval()(X, X_LENGTHS, ids, bptt=2)[0]):
+            torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+        next(clone.parameters()).add_(1.0)
+    assert not torch.equal(next(clone.parameters()), next(lm.parameters()))

@@ -1,6 +1,7 @@
 """spacy_rnn.modules.lm: the RNN language model reads whole sequences, windows and
 states inside it."""
 
+import copy
 import math
 
 import pytest
@@ -131,6 +132,16 @@ def test_tied_weights_and_weight_drop_parametrization():
     module = make_module(weight_dropout=0.5)
     assert module.decoder.weight is module.embed.weight
     assert "layers.0.parametrizations.weight_hh_l0.original" in dict(module.named_parameters())
+
+
+def test_deepcopy_after_a_weight_dropped_training_step_keeps_the_weights_tied():
+    module = make_module(weight_dropout=0.5).train()
+    module(IDS, bptt=3)[0].sum().backward()  # the RNNs now hold dropped, non-leaf weights
+    clone = copy.deepcopy(module)
+    assert clone.training and clone.decoder.weight is clone.embed.weight
+    assert clone.embed.weight is not module.embed.weight
+    with torch.no_grad():
+        torch.testing.assert_close(clone.eval()(IDS, bptt=3)[0], module.eval()(IDS, bptt=3)[0], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
