@@ -76,8 +76,12 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
 
     data = tmp_path / "data"
     (data / "ud-english-ewt").mkdir(parents=True)
-    for split in ("train", "dev", "test"):
+    for split in ("train", "dev"):
         shutil.copy(FIXTURE_CONLLU, data / "ud-english-ewt" / f"en_ewt-ud-{split}.conllu")
+    # test: the same sentences with every word form unseen in train ("Thezz")
+    conllu = [line.split("\t") for line in FIXTURE_CONLLU.read_text().splitlines()]
+    unseen = ["\t".join(r[:1] + [r[1] + "zz"] + r[2:]) if len(r) == 10 else r[0] for r in conllu]
+    (data / "ud-english-ewt" / "en_ewt-ud-test.conllu").write_text("\n".join(unseen) + "\n")
     for task in ("emotion", "offensive", "emoji", "stance/abortion"):
         shutil.copytree(TESTS / "data" / "tweeteval_tiny", data / "tweeteval" / task)
     texts = (TESTS / "data" / "tweeteval_tiny" / "train_text.txt").read_text().splitlines()
@@ -100,6 +104,11 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
         shutil.rmtree(training / lm)
     tagger = spacy.load(training / "tagger-pretrained" / "model-best")
     assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
+    bench = json.loads((project_dir / "metrics" / "benchmark_tagger_pretrained.json").read_text())
+    assert [row["model"] for row in bench] == ["rnn_tagger", "rnn_tagger_pretrained", "spacy_cnn"]
+    n_test = sum(len(r) == 10 and r[0].isdigit() for r in conllu)
+    for row in bench:  # every test token is unseen in train
+        assert row["oov_tokens"] == n_test and row["pos_acc_oov"] == row["pos_acc"]
     for textcat_run in ("textcat-pretrained", "textcat-features"):  # fine-tuned, frozen features
         textcat = spacy.load(training / textcat_run / "emotion" / "model-best")
         assert sum(textcat("I am so happy today").cats.values()) == pytest.approx(1.0, abs=1e-5)
