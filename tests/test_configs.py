@@ -112,6 +112,11 @@ def test_textcat_ablations_build_what_they_claim(config, linear, embed):
             "configs/textcat.cfg",
             {"paths.lm", "components.rnn_textcat.model.tok2vec.embed"},
         ),
+        (
+            "configs/tagger_features.cfg",
+            "configs/tagger.cfg",
+            {"paths.lm", "components.rnn_tagger.model.tok2vec.embed"},
+        ),
         # the ablations are the default less the one part they ablate
         (
             "configs/ablations/textcat_no_linear.cfg",

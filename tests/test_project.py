@@ -102,10 +102,16 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
         assert "zebrafish" in spacy.load(training / lm / "model-best").get_pipe("rnn_lm").words
     for lm in ("pretrain", "pretrain-textcat", "lm-finetune"):
         shutil.rmtree(training / lm)
-    tagger = spacy.load(training / "tagger-pretrained" / "model-best")
-    assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
+    for tagger_run in ("tagger-pretrained", "tagger-features"):  # fine-tuned, frozen features
+        tagger = spacy.load(training / tagger_run / "model-best")
+        assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
     bench = json.loads((project_dir / "metrics" / "benchmark_tagger_pretrained.json").read_text())
-    assert [row["model"] for row in bench] == ["rnn_tagger", "rnn_tagger_pretrained", "spacy_cnn"]
+    assert [row["model"] for row in bench] == [
+        "rnn_tagger",
+        "rnn_tagger_pretrained",
+        "rnn_tagger_features",
+        "spacy_cnn",
+    ]
     n_test = sum(len(r) == 10 and r[0].isdigit() for r in conllu)
     for row in bench:  # every test token is unseen in train
         assert row["oov_tokens"] == n_test and row["pos_acc_oov"] == row["pos_acc"]
