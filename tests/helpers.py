@@ -251,6 +251,36 @@ CASES: Dict[str, List[Case]] = {
             record=["rnn_tagger"],
         ),
     ],
+    # configs/tagger_features.cfg in small: the frozen LM's states beside the tagger's own embedding
+    "rnn_tagger over spacy_rnn.LMFeatures.v1": [
+        Case(
+            "rnn_tagger+LMFeatures",
+            lambda nlp: nlp.add_pipe(
+                "rnn_tagger",
+                config={
+                    "model": {
+                        "@architectures": "spacy_rnn.RNNTagger.v1",
+                        "tok2vec": encoder(
+                            embed={
+                                "@architectures": "spacy_rnn.ConcatEmbed.v1",
+                                "*": {
+                                    "words": HASH_EMBED,
+                                    "lm": {
+                                        "@architectures": "spacy_rnn.LMFeatures.v1",
+                                        "hidden_size": 8,
+                                        "embed": HASH_EMBED,
+                                    },
+                                },
+                            }
+                        ),
+                    }
+                },
+            ),
+            lambda vocab, n, seed: tagged_example(vocab, n, seed, "pos"),
+            lambda doc: _scores(doc, "rnn_tagger"),
+            record=["rnn_tagger"],
+        ),
+    ],
     # configs/textcat_pretrained.cfg in small: the LM encoder over SubwordEmbed, with the n-gram branch
     "rnn_textcat over spacy_rnn.LMEncoder.v1": [
         Case(
