@@ -108,6 +108,11 @@ def test_textcat_ablations_build_what_they_claim(config, linear, embed):
         ),
         ("configs/pretrain_textcat.cfg", "configs/pretrain.cfg", {"components.rnn_lm.model"}),
         (
+            "configs/lm_pretrained.cfg",
+            "configs/lm.cfg",
+            {"paths.lm", "initialize.components.rnn_lm", "components.rnn_lm.model"},
+        ),
+        (
             "configs/textcat_features.cfg",
             "configs/textcat.cfg",
             {"paths.lm", "components.rnn_textcat.model.tok2vec.embed"},
@@ -148,3 +153,33 @@ def test_derived_configs_differ_from_their_base_only_where_they_must(pretrained,
     a = flat(Config().from_disk(ROOT / pretrained, interpolate=False))
     b = flat(Config().from_disk(ROOT / base, interpolate=False))
     assert a == b
+
+
+@pytest.mark.parametrize(
+    "config,section,pretraining",
+    [
+        ("configs/tagger_pretrained.cfg", "components.rnn_tagger.model.tok2vec", "configs/pretrain.cfg"),
+        ("configs/tagger_features.cfg", "components.rnn_tagger.model.tok2vec.embed.*.lm", "configs/pretrain.cfg"),
+        ("configs/lm_pretrained.cfg", "components.rnn_lm.model", "configs/pretrain.cfg"),
+        ("configs/textcat_pretrained.cfg", "components.rnn_textcat.model.tok2vec", "configs/pretrain_textcat.cfg"),
+        (
+            "configs/textcat_features.cfg",
+            "components.rnn_textcat.model.tok2vec.embed.*.lm",
+            "configs/pretrain_textcat.cfg",
+        ),
+    ],
+)
+def test_transfer_configs_take_the_language_model_their_pretraining_config_builds(config, section, pretraining):
+    """The embedding and RNN sizes that must match (or loading the LM is an error)."""
+    from thinc.api import Config
+
+    def get(cfg, dotted):
+        for key in dotted.split("."):
+            cfg = cfg[key]
+        return cfg
+
+    ours = get(Config().from_disk(ROOT / config, interpolate=False), section)
+    lm = get(Config().from_disk(ROOT / pretraining, interpolate=False), "components.rnn_lm.model")
+    assert ours["embed"] == lm["embed"]
+    for key in ("cell", "hidden_size", "num_layers", "proj_size"):
+        assert ours[key] == lm[key], key

@@ -101,7 +101,9 @@ def _describe_embed(embed: Model) -> List[Tuple[str, List[Tuple[str, tuple]]]]:
 
 def copy_lm_weights(model: Model, lm_path: str) -> None:
     """Copy the embedding and RNN weights of the ``rnn_lm`` (an ``RNNLanguageModel.v2``)
-    in the pipeline at ``lm_path`` into ``model`` (``lm_encoder`` or ``lm_features``)."""
+    in the pipeline at ``lm_path`` into ``model``: an ``lm_encoder``, an ``lm_features`` or
+    another ``RNNLanguageModel.v2`` (its output layer, over its own vocabulary, is left as
+    it is)."""
     import spacy
 
     nlp = spacy.load(lm_path)
@@ -142,7 +144,13 @@ def copy_lm_weights(model: Model, lm_path: str) -> None:
         new_state.update({k: v for k, v in state.items() if k.startswith(prefix)})
     # the names in this module: weight-dropped weights live under torch's parametrizations
     names = {_plain_name(k): k for k in module.state_dict()}
-    module.load_state_dict({names.get(k, k): v for k, v in new_state.items()}, strict=True)
+    missing, unexpected = module.load_state_dict({names.get(k, k): v for k, v in new_state.items()}, strict=False)
+    not_copied = [k for k in missing if not k.startswith("output.")]
+    if unexpected or not_copied:
+        raise ValueError(
+            f"{model.name}: the weights of the language model at {lm_path} do not fit this model "
+            f"(not in this model: {unexpected}; not in the language model: {not_copied})."
+        )
 
 
 def _plain_name(key: str) -> str:

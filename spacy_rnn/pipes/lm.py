@@ -21,6 +21,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 
 from ..layers.lm import UNK, LMBatch
+from ..layers.lm_transfer import copy_lm_weights
 from .base import RNNPipe, check_max_grad_norm
 
 UNK_TEXT, EOS_TEXT = "<unk>", "<eos>"
@@ -347,13 +348,23 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         *,
         nlp: Optional[Language] = None,
         words: Optional[Union[Sequence[str], Mapping[str, int]]] = None,
+        lm: Optional[str] = None,
     ) -> None:
         """Build the output vocabulary and initialize the model for it. ``words``: null
         (count the training docs), a list (the vocabulary itself, in order) or a mapping of
         word counts (``spacy_rnn.read_word_counts.v1``: a whole corpus's counts, needed
         when spaCy streams the corpus and initializes from its first 100 docs only); counts
-        go through ``min_freq``, ``max_size`` and ``lowercase`` as the docs' would."""
+        go through ``min_freq``, ``max_size`` and ``lowercase`` as the docs' would.
+        ``lm``: a pipeline directory with a pretrained ``rnn_lm`` (``RNNLanguageModel.v2``,
+        the same embedding and sizes): its embedding and RNN weights start this model (in
+        this model's directions), whose output layer, over this vocabulary, starts fresh
+        (a pretrained LM carried to a new benchmark's vocabulary)."""
         validate_get_examples(get_examples, "RNNLMComponent.initialize")
+        if lm is not None and self.model.attrs.get("lm_input") != "docs":
+            raise ValueError(
+                f"rnn_lm '{self.name}': [initialize.components.{self.name}] lm = {lm!r} needs a "
+                f"spacy_rnn.RNNLanguageModel.v2 model (this one is {self.model.name!r})."
+            )
         if words is None and nlp is not None and nlp.config.get("training", {}).get("max_epochs") == -1:
             raise ValueError(
                 f"rnn_lm '{self.name}': the training corpus is streamed ([training] max_epochs = -1), so spaCy "
@@ -387,6 +398,8 @@ class RNNLMComponent(RNNPipe, TrainablePipe):
         self.model.set_dim("nV", len(self.cfg["words"]), force=True)
         sample = [eg.reference for _, eg in zip(range(10), get_examples())]
         self.model.initialize(X=self._batch(self._sequences(sample), sample))
+        if lm is not None:
+            copy_lm_weights(self.model, lm)
 
     # generation -------------------------------------------------------------------
     def generate(self, prompt: Union[str, Doc] = "", **options) -> str:

@@ -173,3 +173,47 @@ def test_a_saved_weight_dropped_encoder_resumes_training_and_copies(lm_path, tin
     texts = [d.text for d in tiny_docs[:5]]
     assert [[t.pos_ for t in d] for d in clone.pipe(texts)] == [[t.pos_ for t in d] for d in loaded.pipe(texts)]
     loaded.resume_training()
+
+
+def lm_from(lm_path, examples, **overrides):
+    """A forward-only rnn_lm over ``examples``' own vocabulary, its embedding and RNN
+    initialized from the LM at ``lm_path`` (or from scratch, ``lm_path=None``)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_lm", config={"model": lm_v2_model(direction="forward", **overrides)})
+    nlp.config["initialize"]["components"]["rnn_lm"] = {"lm": None if lm_path is None else str(lm_path)}
+    return train(nlp, examples, steps=0)
+
+
+def test_a_language_model_starts_another_with_its_own_vocabulary(lm_path, tiny_docs):
+    # the new benchmark's words: every pretrained word lowercased, so the vocabularies differ
+    vocab = spacy.blank("en").vocab
+    examples = [Example(Doc(vocab, words=[t.text.lower() for t in d]), Doc(vocab, words=[t.text.lower() for t in d])) for d in tiny_docs]
+    pretrained = spacy.load(lm_path).get_pipe("rnn_lm")
+    nlp = lm_from(lm_path, examples)
+    lm = nlp.get_pipe("rnn_lm")
+    assert lm.words != pretrained.words
+    module, theirs = torch_module(lm.model.shims[0]), torch_module(pretrained.model.shims[0])
+    assert module.output.out_features == len(lm.words)
+    docs = [Doc(nlp.vocab, words=[t.text.lower() for t in d]) for d in tiny_docs[:3]]
+    lengths = [len(d) for d in docs]
+
+    def states(model):
+        X = torch.from_numpy(numpy.concatenate(model.layers[0].predict(docs)))
+        return torch_module(model.shims[0]).eval().encode(X, lengths, top_only=True).detach().numpy()
+
+    # the forward half of the pretrained LM's states, token for token
+    numpy.testing.assert_allclose(states(lm.model), states(pretrained.model)[:, :16], atol=1e-5)
+    scratch = lm_from(None, examples).get_pipe("rnn_lm")
+    assert not numpy.allclose(states(scratch.model), states(pretrained.model)[:, :16], atol=1e-3)
+    assert module is not theirs
+
+
+def test_a_language_model_that_does_not_fit_the_new_one_is_an_error(lm_path, tiny_examples):
+    examples = [Example(eg.predicted, eg.predicted) for eg in tiny_examples]
+    with pytest.raises(ValueError, match="hidden_size = 16.*hidden_size = 8"):
+        lm_from(lm_path, examples, hidden_size=8)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("rnn_lm")  # the word-level RNNLanguageModel.v1
+    nlp.config["initialize"]["components"]["rnn_lm"] = {"lm": str(lm_path)}
+    with pytest.raises(ValueError, match="RNNLanguageModel.v2"):
+        train(nlp, examples, steps=0)
