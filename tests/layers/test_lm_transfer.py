@@ -187,7 +187,10 @@ def lm_from(lm_path, examples, **overrides):
 def test_a_language_model_starts_another_with_its_own_vocabulary(lm_path, tiny_docs):
     # the new benchmark's words: every pretrained word lowercased, so the vocabularies differ
     vocab = spacy.blank("en").vocab
-    examples = [Example(Doc(vocab, words=[t.text.lower() for t in d]), Doc(vocab, words=[t.text.lower() for t in d])) for d in tiny_docs]
+    examples = [
+        Example(Doc(vocab, words=[t.text.lower() for t in d]), Doc(vocab, words=[t.text.lower() for t in d]))
+        for d in tiny_docs
+    ]
     pretrained = spacy.load(lm_path).get_pipe("rnn_lm")
     nlp = lm_from(lm_path, examples)
     lm = nlp.get_pipe("rnn_lm")
