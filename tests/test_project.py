@@ -100,8 +100,12 @@ def test_the_pretrained_workflow_runs_on_a_quick_setting_and_its_pipelines_stand
     assert (training / "lm-finetune" / "emotion" / "model-best" / "rnn_lm").is_dir()  # 3 epochs of one batch
     for lm in ("pretrain", "pretrain-textcat"):  # the vocabulary of the whole streamed corpus
         assert "zebrafish" in spacy.load(training / lm / "model-best").get_pipe("rnn_lm").words
+    lm_scores = json.loads((project_dir / "metrics" / "lm_pretrained.json").read_text())  # EWT LM from `pretrain`
+    assert lm_scores["test"]["ppl"] > 1.0 and lm_scores["test"]["predicted_tokens"] > 0
     for lm in ("pretrain", "pretrain-textcat", "lm-finetune"):
         shutil.rmtree(training / lm)
+    lm_nlp = spacy.load(training / "lm-pretrained" / "model-best")
+    assert lm_nlp("I like it")._.logprob < 0
     for tagger_run in ("tagger-pretrained", "tagger-features"):  # fine-tuned, frozen features
         tagger = spacy.load(training / tagger_run / "model-best")
         assert all(t.pos_ for t in tagger("The quick brown fox jumps"))
