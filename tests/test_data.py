@@ -188,6 +188,36 @@ def test_label_curve_trains_each_fraction_and_plots_it(task, tmp_path):
     assert (tmp_path / "img" / "label_curve_emotion.png").stat().st_size > 0
 
 
+def test_label_curve_of_a_tagger_trains_on_nested_random_subsets(tiny_docs, tmp_path):
+    """scripts/label_curve.py --tagging: a seeded random half of the train docs (all of
+    them at 100 %), UPOS on test and on the test words unseen in that fraction."""
+    import json
+
+    DocBin(docs=tiny_docs).to_disk(tmp_path / "train.spacy")
+    data = [str(tmp_path / "train.spacy")] * 3  # train = dev = test
+    out = tmp_path / "curve.json"
+    cmd = [sys.executable, str(TESTS.parent / "scripts" / "label_curve.py"), str(out), "--fractions", "0.5", "1"]
+    cmd += ["--tagging", *data, "--systems", f"a={TESTS.parent / 'configs' / 'tagger.cfg'}", "--training"]
+    cmd += [str(tmp_path / "training"), "--options", "a=--training.max_steps 4 --training.eval_frequency 2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    record = json.loads(out.read_text())
+    assert record["task"] == "pos" and record["n_train"] == 20
+    half, full = record["rows"]
+    assert (half["n"], full["n"]) == (10, 20)
+    subset = list(
+        DocBin().from_disk(tmp_path / "training" / "pos" / "0.5" / "train.spacy").get_docs(spacy.blank("en").vocab)
+    )
+    texts = [d.text for d in tiny_docs]
+    assert len(subset) == 10 and texts[:10] != [d.text for d in subset]  # drawn, not the first ten
+    assert all(d.text in texts for d in subset)
+    assert not (tmp_path / "training" / "pos" / "1" / "train.spacy").exists()  # 100 %: train itself
+    assert full["n_unseen"] == 0 < half["n_unseen"]  # test = train: nothing unseen at 100 %
+    assert all(0 <= row["score"] <= 100 and row["train_s"] > 0 for row in (half, full))
+    config = (tmp_path / "training" / "pos" / "0.5" / "a" / "model-best" / "config.cfg").read_text()
+    assert "max_steps = 4" in config
+
+
 def test_a_task_with_targets_is_converted_target_by_target(task, tmp_path):
     stance = tmp_path / "stance"
     for target in ("abortion", "climate"):
