@@ -10,7 +10,8 @@
 - with ``--benchmark metrics/benchmark_textcat.json``: for each task, the true label counts
   on test beside each system's predicted counts; ``OUT_DIR/distributions_textcat.png``;
 - with ``--label-curve OUT.json`` (scripts/label_curve.py): the test score against the
-  number of training labels (log scale), one line per system;
+  number of training labels (log scale), one line per system, and for a tagging curve a
+  second panel with the accuracy on the test words unseen in training;
   ``OUT_DIR/label_curve_<task>.png``;
 - a confusion matrix for each ``--confusion`` pipeline on its data: UPOS (``token.pos_``)
   for a tagger, ``doc.cats`` for a text classifier (rows: true label, columns:
@@ -144,19 +145,24 @@ def distributions(benchmark: Path, out: Path) -> None:
 
 def label_curve(curve: Path, out: Path) -> None:
     record = json.loads(curve.read_text())
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for system in dict.fromkeys(row["system"] for row in record["rows"]):
-        rows = sorted((r for r in record["rows"] if r["system"] == system), key=lambda r: r["n"])
-        ax.plot([r["n"] for r in rows], [r["score"] for r in rows], marker="o", label=system)
-        for r in rows:
-            ax.annotate(
-                f"{r['score']:.1f}", (r["n"], r["score"]), textcoords="offset points", xytext=(4, -10), fontsize=7
-            )
-    ax.set_xscale("log")
-    ax.set_xlabel(f"training labels (of {record['n_train']:,})")
-    ax.set_ylabel("official score on test")
-    ax.set_title(f"{record['task']}: fewer labels", fontsize=9)
-    ax.legend(fontsize=8)
+    # a tagging curve also has the accuracy on the test words unseen in each training set
+    panels = [("score", "official score on test")]
+    if all("unseen" in row for row in record["rows"]):
+        panels = [("score", "UPOS accuracy on test"), ("unseen", "on test words unseen in training")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (field, label) in zip(axes[0], panels):
+        for system in dict.fromkeys(row["system"] for row in record["rows"]):
+            rows = sorted((r for r in record["rows"] if r["system"] == system), key=lambda r: r["n"])
+            ax.plot([r["n"] for r in rows], [r[field] for r in rows], marker="o", label=system)
+            for r in rows:
+                ax.annotate(
+                    f"{r[field]:.1f}", (r["n"], r[field]), textcoords="offset points", xytext=(4, -10), fontsize=7
+                )
+        ax.set_xscale("log")
+        ax.set_xlabel(f"training labels (of {record['n_train']:,})")
+        ax.set_ylabel(label)
+        ax.set_title(f"{record['task']}: fewer labels", fontsize=9)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -216,6 +216,17 @@ def test_label_curve_of_a_tagger_trains_on_nested_random_subsets(tiny_docs, tmp_
     assert all(0 <= row["score"] <= 100 and row["train_s"] > 0 for row in (half, full))
     config = (tmp_path / "training" / "pos" / "0.5" / "a" / "model-best" / "config.cfg").read_text()
     assert "max_steps = 4" in config
+    plots = subprocess.run(
+        [sys.executable, str(TESTS.parent / "scripts" / "plots.py"), str(tmp_path / "img"), "--label-curve", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert plots.returncode == 0, plots.stderr[-2000:]
+    import matplotlib.pyplot as plt
+
+    height, width = plt.imread(tmp_path / "img" / "label_curve_pos.png").shape[:2]
+    assert width > 2 * height  # two panels side by side: all test words, and the unseen ones
 
 
 def test_a_task_with_targets_is_converted_target_by_target(task, tmp_path):
