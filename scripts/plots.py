@@ -148,7 +148,7 @@ def label_curve(curve: Path, out: Path) -> None:
     # a tagging curve also has the accuracy on the test words unseen in each training set
     panels = [("score", "official score on test")]
     if all("unseen" in row for row in record["rows"]):
-        panels = [("score", "UPOS accuracy on test"), ("unseen", "on test words unseen in training")]
+        panels = [("score", "UPOS accuracy on test"), ("unseen", "UPOS on the test words unseen in that training set")]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, (field, label) in zip(axes[0], panels):
         for system in dict.fromkeys(row["system"] for row in record["rows"]):
@@ -159,7 +159,7 @@ def label_curve(curve: Path, out: Path) -> None:
                     f"{r[field]:.1f}", (r["n"], r[field]), textcoords="offset points", xytext=(4, -10), fontsize=7
                 )
         ax.set_xscale("log")
-        ax.set_xlabel(f"training labels (of {record['n_train']:,})")
+        ax.set_xlabel(f"training docs (of {record['n_train']:,})")
         ax.set_ylabel(label)
         ax.set_title(f"{record['task']}: fewer labels", fontsize=9)
         ax.legend(fontsize=8)
