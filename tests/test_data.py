@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import spacy
@@ -159,6 +160,13 @@ def test_benchmark_script_scores_every_system_on_every_task(task, tmp_path):
     assert record["tasks"]["emotion"]["b"]["budget_of"] == "a"
 
 
+def plot_label_curve(curve: Path, images: Path) -> None:
+    """Run scripts/plots.py --label-curve on ``curve``; it must succeed."""
+    cmd = [sys.executable, str(TESTS.parent / "scripts" / "plots.py"), str(images), "--label-curve", str(curve)]
+    plots = subprocess.run(cmd, capture_output=True, text=True, cwd=images.parent)
+    assert plots.returncode == 0, plots.stderr[-2000:]
+
+
 def test_label_curve_trains_each_fraction_and_plots_it(task, tmp_path):
     """scripts/label_curve.py: the first round(fraction * n) train docs per system, scored
     on test by benchmark_textcat.py; plots.py --label-curve draws it."""
@@ -178,13 +186,7 @@ def test_label_curve_trains_each_fraction_and_plots_it(task, tmp_path):
     assert [(r["n"], r["system"]) for r in record["rows"]] == [(4, "a"), (4, "b"), (9, "a"), (9, "b")]
     config = (tmp_path / "training" / "0.5" / "b" / "emotion" / "model-best" / "config.cfg").read_text()
     assert "limit = 4" in config and "seed = 1" in config  # the fraction and the system's own options
-    plots = subprocess.run(
-        [sys.executable, str(TESTS.parent / "scripts" / "plots.py"), str(tmp_path / "img"), "--label-curve", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert plots.returncode == 0, plots.stderr[-2000:]
+    plot_label_curve(out, tmp_path / "img")
     assert (tmp_path / "img" / "label_curve_emotion.png").stat().st_size > 0
 
 
@@ -216,13 +218,7 @@ def test_label_curve_of_a_tagger_trains_on_nested_random_subsets(tiny_docs, tmp_
     assert all(0 <= row["score"] <= 100 and row["train_s"] > 0 for row in (half, full))
     config = (tmp_path / "training" / "pos" / "0.5" / "a" / "model-best" / "config.cfg").read_text()
     assert "max_steps = 4" in config
-    plots = subprocess.run(
-        [sys.executable, str(TESTS.parent / "scripts" / "plots.py"), str(tmp_path / "img"), "--label-curve", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert plots.returncode == 0, plots.stderr[-2000:]
+    plot_label_curve(out, tmp_path / "img")
     import matplotlib.pyplot as plt
 
     height, width = plt.imread(tmp_path / "img" / "label_curve_pos.png").shape[:2]
